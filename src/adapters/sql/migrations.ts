@@ -1,0 +1,141 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+
+/**
+ * One migration set for SQLite and PostgreSQL: only portable types (text, bigint, integer),
+ * JSON kept as text, times as epoch milliseconds in bigint columns.
+ */
+const migrations: Record<string, Migration> = {
+  '0001_foundation': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema
+        .createTable('workspaces')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull().unique())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('root_keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id'))
+        .addColumn('name', 'text')
+        .addColumn('hash', 'text', (c) => c.notNull().unique())
+        .addColumn('start', 'text', (c) => c.notNull())
+        .addColumn('permissions', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      await db.schema
+        .createIndex('root_keys_by_workspace')
+        .on('root_keys')
+        .columns(['workspace_id', 'created_at', 'id'])
+        .execute();
+
+      await db.schema
+        .createTable('keyspaces')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('prefix', 'text', (c) => c.notNull())
+        .addColumn('defaults', 'text', (c) => c.notNull())
+        .addColumn('rotation', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addUniqueConstraint('keyspaces_name_unique', ['workspace_id', 'name'])
+        .execute();
+
+      await db.schema
+        .createTable('keys')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id'))
+        .addColumn('keyspace_id', 'text', (c) => c.notNull().references('keyspaces.id'))
+        .addColumn('hash', 'text', (c) => c.notNull().unique())
+        .addColumn('start', 'text', (c) => c.notNull())
+        .addColumn('name', 'text')
+        .addColumn('owner_id', 'text')
+        .addColumn('meta', 'text', (c) => c.notNull())
+        .addColumn('scopes', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .addColumn('ratelimits', 'text', (c) => c.notNull())
+        .addColumn('restrictions', 'text', (c) => c.notNull())
+        .addColumn('replaces', 'text')
+        .addColumn('replaced_by', 'text')
+        .addColumn('lineage_id', 'text', (c) => c.notNull())
+        .addColumn('revoked_at', 'bigint')
+        .addColumn('revoke_reason', 'text')
+        .execute();
+      await db.schema
+        .createIndex('keys_by_keyspace')
+        .on('keys')
+        .columns(['keyspace_id', 'created_at', 'id'])
+        .execute();
+      await db.schema.createIndex('keys_by_owner').on('keys').columns(['keyspace_id', 'owner_id']).execute();
+      await db.schema.createIndex('keys_by_lineage').on('keys').column('lineage_id').execute();
+
+      await db.schema
+        .createTable('key_credits')
+        .addColumn('lineage_id', 'text', (c) => c.primaryKey())
+        .addColumn('remaining', 'bigint', (c) => c.notNull())
+        .addColumn('refill_amount', 'bigint')
+        .addColumn('refill_interval', 'text')
+        .addColumn('refilled_at', 'bigint')
+        .execute();
+
+      await db.schema
+        .createTable('audit_log')
+        .addColumn('workspace_id', 'text', (c) => c.notNull())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target_type', 'text', (c) => c.notNull())
+        .addColumn('target_id', 'text', (c) => c.notNull())
+        .addColumn('ip', 'text')
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('audit_log_pk', ['workspace_id', 'seq'])
+        .execute();
+      await db.schema
+        .createIndex('audit_by_action')
+        .on('audit_log')
+        .columns(['workspace_id', 'action', 'seq'])
+        .execute();
+      await db.schema
+        .createIndex('audit_by_target')
+        .on('audit_log')
+        .columns(['workspace_id', 'target_id', 'seq'])
+        .execute();
+
+      await db.schema
+        .createTable('audit_heads')
+        .addColumn('workspace_id', 'text', (c) => c.primaryKey())
+        .addColumn('seq', 'bigint', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/** Brings the schema up to date; throws with the failing migration's name if one fails. */
+export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
+  const migrator = new Migrator({
+    db,
+    provider,
+    migrationTableName: 'keyward_migrations',
+    migrationLockTableName: 'keyward_migrations_lock',
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
+    throw new Error(
+      `database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}

@@ -1,0 +1,90 @@
+/** Table shapes as Kysely sees them. JSON is kept as text so one schema serves SQLite and PostgreSQL. */
+export interface WorkspacesTable {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface RootKeysTable {
+  id: string;
+  workspace_id: string;
+  name: string | null;
+  hash: string;
+  start: string;
+  permissions: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface KeyspacesTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  prefix: string;
+  defaults: string;
+  rotation: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface KeysTable {
+  id: string;
+  workspace_id: string;
+  keyspace_id: string;
+  hash: string;
+  start: string;
+  name: string | null;
+  owner_id: string | null;
+  meta: string;
+  scopes: string;
+  status: string;
+  expires_at: number | null;
+  created_at: number;
+  updated_at: number;
+  last_used_at: number | null;
+  ratelimits: string;
+  restrictions: string;
+  replaces: string | null;
+  replaced_by: string | null;
+  lineage_id: string;
+  revoked_at: number | null;
+  revoke_reason: string | null;
+}
+
+export interface KeyCreditsTable {
+  lineage_id: string;
+  remaining: number;
+  refill_amount: number | null;
+  refill_interval: string | null;
+  refilled_at: number | null;
+}
+
+export interface AuditLogTable {
+  workspace_id: string;
+  seq: number;
+  at: number;
+  actor: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  ip: string | null;
+  data: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadsTable {
+  workspace_id: string;
+  seq: number;
+  hash: string;
+}
+
+export interface Database {
+  workspaces: WorkspacesTable;
+  root_keys: RootKeysTable;
+  keyspaces: KeyspacesTable;
+  keys: KeysTable;
+  key_credits: KeyCreditsTable;
+  audit_log: AuditLogTable;
+  audit_heads: AuditHeadsTable;
+}

@@ -1,0 +1,371 @@
+import type { Kysely, Transaction } from 'kysely';
+import {
+  type AuditFilter,
+  type AuditRecord,
+  type Credits,
+  GENESIS_HASH,
+  type KeyFilter,
+  type KeyPatch,
+  type KeyRecord,
+  type KeyspacePatch,
+  type KeyspaceRecord,
+  type KeyWithCredits,
+  type PageRequest,
+  type RootKeyRecord,
+  type Store,
+  type StoreOps,
+  UniqueViolation,
+  type WorkspaceRecord,
+} from '../../core/store/index.js';
+import {
+  fromKey,
+  fromKeyspace,
+  fromRootKey,
+  toAudit,
+  toKey,
+  toKeyspace,
+  toKeyWithCredits,
+  toRootKey,
+} from './rows.js';
+import type { Database, KeysTable } from './schema.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  // SQLite (better-sqlite3) and PostgreSQL (pg, SQLSTATE 23505).
+  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}
+
+async function unique<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new UniqueViolation(what);
+    throw err;
+  }
+}
+
+function keyColumns(patch: KeyPatch): Partial<KeysTable> {
+  const c: Partial<KeysTable> = { updated_at: patch.updatedAt };
+  if (patch.name !== undefined) c.name = patch.name;
+  if (patch.ownerId !== undefined) c.owner_id = patch.ownerId;
+  if (patch.meta !== undefined) c.meta = JSON.stringify(patch.meta);
+  if (patch.scopes !== undefined) c.scopes = JSON.stringify(patch.scopes);
+  if (patch.status !== undefined) c.status = patch.status;
+  if (patch.expiresAt !== undefined) c.expires_at = patch.expiresAt;
+  if (patch.ratelimits !== undefined) c.ratelimits = JSON.stringify(patch.ratelimits);
+  if (patch.restrictions !== undefined) c.restrictions = JSON.stringify(patch.restrictions);
+  if (patch.replacedBy !== undefined) c.replaced_by = patch.replacedBy;
+  if (patch.revokedAt !== undefined) c.revoked_at = patch.revokedAt;
+  if (patch.revokeReason !== undefined) c.revoke_reason = patch.revokeReason;
+  return c;
+}
+
+/** The store operations over one Kysely handle: the database itself, or a transaction. */
+class SqlOps implements StoreOps {
+  constructor(protected readonly db: Db) {}
+
+  async insertWorkspace(ws: WorkspaceRecord): Promise<void> {
+    await unique('workspace name', () =>
+      this.db
+        .insertInto('workspaces')
+        .values({ id: ws.id, name: ws.name, created_at: ws.createdAt })
+        .execute(),
+    );
+  }
+  async getWorkspaceByName(name: string): Promise<WorkspaceRecord | undefined> {
+    const r = await this.db.selectFrom('workspaces').selectAll().where('name', '=', name).executeTakeFirst();
+    return r ? { id: r.id, name: r.name, createdAt: Number(r.created_at) } : undefined;
+  }
+  async countWorkspaces(): Promise<number> {
+    const r = await this.db
+      .selectFrom('workspaces')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  async insertRootKey(rk: RootKeyRecord): Promise<void> {
+    await unique('root key', () => this.db.insertInto('root_keys').values(fromRootKey(rk)).execute());
+  }
+  async getRootKeyByHash(hash: string): Promise<RootKeyRecord | undefined> {
+    const r = await this.db.selectFrom('root_keys').selectAll().where('hash', '=', hash).executeTakeFirst();
+    return r && toRootKey(r);
+  }
+  async getRootKey(workspaceId: string, id: string): Promise<RootKeyRecord | undefined> {
+    const r = await this.db
+      .selectFrom('root_keys')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r && toRootKey(r);
+  }
+  async listRootKeys(workspaceId: string, page: PageRequest): Promise<RootKeyRecord[]> {
+    let q = this.db.selectFrom('root_keys').selectAll().where('workspace_id', '=', workspaceId);
+    const after = page.after;
+    if (after)
+      q = q.where((eb) =>
+        eb.or([
+          eb('created_at', '<', after.createdAt),
+          eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
+        ]),
+      );
+    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit).execute();
+    return rows.map(toRootKey);
+  }
+  async revokeRootKey(workspaceId: string, id: string, at: number): Promise<void> {
+    await this.db
+      .updateTable('root_keys')
+      .set({ revoked_at: at })
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async insertKeyspace(ks: KeyspaceRecord): Promise<void> {
+    await unique('keyspace name', () => this.db.insertInto('keyspaces').values(fromKeyspace(ks)).execute());
+  }
+  async getKeyspace(workspaceId: string, id: string): Promise<KeyspaceRecord | undefined> {
+    const r = await this.db
+      .selectFrom('keyspaces')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r && toKeyspace(r);
+  }
+  async getKeyspaceByName(workspaceId: string, name: string): Promise<KeyspaceRecord | undefined> {
+    const r = await this.db
+      .selectFrom('keyspaces')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return r && toKeyspace(r);
+  }
+  async listKeyspaces(workspaceId: string, page: PageRequest): Promise<KeyspaceRecord[]> {
+    let q = this.db.selectFrom('keyspaces').selectAll().where('workspace_id', '=', workspaceId);
+    const after = page.after;
+    if (after)
+      q = q.where((eb) =>
+        eb.or([
+          eb('created_at', '<', after.createdAt),
+          eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
+        ]),
+      );
+    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit).execute();
+    return rows.map(toKeyspace);
+  }
+  async updateKeyspace(workspaceId: string, id: string, patch: KeyspacePatch): Promise<void> {
+    const set: Partial<Database['keyspaces']> = { updated_at: patch.updatedAt };
+    if (patch.name !== undefined) set.name = patch.name;
+    if (patch.defaults !== undefined) set.defaults = JSON.stringify(patch.defaults);
+    if (patch.rotation !== undefined) set.rotation = JSON.stringify(patch.rotation);
+    await unique('keyspace name', () =>
+      this.db
+        .updateTable('keyspaces')
+        .set(set)
+        .where('workspace_id', '=', workspaceId)
+        .where('id', '=', id)
+        .execute(),
+    );
+  }
+  async deleteKeyspace(workspaceId: string, id: string): Promise<void> {
+    await this.db
+      .deleteFrom('keyspaces')
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', id)
+      .execute();
+  }
+  async countKeys(workspaceId: string, keyspaceId: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('keys')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('workspace_id', '=', workspaceId)
+      .where('keyspace_id', '=', keyspaceId)
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  private keysWithCredits() {
+    return this.db
+      .selectFrom('keys')
+      .leftJoin('key_credits', 'key_credits.lineage_id', 'keys.lineage_id')
+      .selectAll('keys')
+      .select(['key_credits.remaining', 'key_credits.refill_amount', 'key_credits.refill_interval']);
+  }
+
+  async insertKey(key: KeyRecord, credits: Credits | null): Promise<void> {
+    await unique('key', () => this.db.insertInto('keys').values(fromKey(key)).execute());
+    if (credits && key.lineageId === key.id) await this.setCredits(key.lineageId, credits);
+  }
+  async getKey(workspaceId: string, id: string): Promise<KeyWithCredits | undefined> {
+    const r = await this.keysWithCredits()
+      .where('keys.workspace_id', '=', workspaceId)
+      .where('keys.id', '=', id)
+      .executeTakeFirst();
+    return r && toKeyWithCredits(r);
+  }
+  async getKeyByHash(hash: string): Promise<KeyRecord | undefined> {
+    const r = await this.db.selectFrom('keys').selectAll().where('hash', '=', hash).executeTakeFirst();
+    return r && toKey(r);
+  }
+  async listKeys(workspaceId: string, f: KeyFilter, page: PageRequest): Promise<KeyWithCredits[]> {
+    let q = this.keysWithCredits()
+      .where('keys.workspace_id', '=', workspaceId)
+      .where('keys.keyspace_id', '=', f.keyspaceId);
+    if (f.ownerId !== undefined) q = q.where('keys.owner_id', '=', f.ownerId);
+    if (f.status === 'expired') {
+      q = q.where('keys.status', '=', 'active').where('keys.expires_at', '<=', f.now);
+    } else if (f.status === 'active') {
+      q = q
+        .where('keys.status', '=', 'active')
+        .where((eb) => eb.or([eb('keys.expires_at', 'is', null), eb('keys.expires_at', '>', f.now)]));
+    } else if (f.status !== undefined) {
+      q = q.where('keys.status', '=', f.status);
+    }
+    const after = page.after;
+    if (after)
+      q = q.where((eb) =>
+        eb.or([
+          eb('keys.created_at', '<', after.createdAt),
+          eb.and([eb('keys.created_at', '=', after.createdAt), eb('keys.id', '<', after.id)]),
+        ]),
+      );
+    const rows = await q
+      .orderBy('keys.created_at', 'desc')
+      .orderBy('keys.id', 'desc')
+      .limit(page.limit)
+      .execute();
+    return rows.map(toKeyWithCredits);
+  }
+  async updateKey(workspaceId: string, id: string, patch: KeyPatch): Promise<void> {
+    await this.db
+      .updateTable('keys')
+      .set(keyColumns(patch))
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', id)
+      .execute();
+  }
+  async deleteKey(workspaceId: string, id: string): Promise<void> {
+    const row = await this.db
+      .deleteFrom('keys')
+      .where('workspace_id', '=', workspaceId)
+      .where('id', '=', id)
+      .returning('lineage_id')
+      .executeTakeFirst();
+    if (!row) return;
+    const left = await this.db
+      .selectFrom('keys')
+      .select('id')
+      .where('lineage_id', '=', row.lineage_id)
+      .limit(1)
+      .executeTakeFirst();
+    if (!left) await this.db.deleteFrom('key_credits').where('lineage_id', '=', row.lineage_id).execute();
+  }
+  async setCredits(lineageId: string, credits: Credits | null): Promise<void> {
+    if (!credits) {
+      await this.db.deleteFrom('key_credits').where('lineage_id', '=', lineageId).execute();
+      return;
+    }
+    const cols = {
+      remaining: credits.remaining,
+      refill_amount: credits.refill?.amount ?? null,
+      refill_interval: credits.refill?.interval ?? null,
+    };
+    await this.db
+      .insertInto('key_credits')
+      .values({ lineage_id: lineageId, refilled_at: null, ...cols })
+      .onConflict((oc) => oc.column('lineage_id').doUpdateSet(cols))
+      .execute();
+  }
+
+  async nextAuditLink(workspaceId: string): Promise<{ seq: number; prevHash: string }> {
+    // Writing the head row first takes its lock on PostgreSQL, so concurrent writers of one
+    // chain queue here instead of both linking to the same predecessor.
+    const bumped = await this.db
+      .updateTable('audit_heads')
+      .set((eb) => ({ seq: eb('seq', '+', 1) }))
+      .where('workspace_id', '=', workspaceId)
+      .returning(['seq', 'hash'])
+      .executeTakeFirst();
+    if (bumped) return { seq: Number(bumped.seq), prevHash: bumped.hash };
+    await this.db
+      .insertInto('audit_heads')
+      .values({ workspace_id: workspaceId, seq: 1, hash: GENESIS_HASH })
+      .execute();
+    return { seq: 1, prevHash: GENESIS_HASH };
+  }
+  async insertAuditEntry(e: AuditRecord): Promise<void> {
+    await this.db
+      .insertInto('audit_log')
+      .values({
+        workspace_id: e.workspaceId,
+        seq: e.seq,
+        at: e.at,
+        actor: e.actor,
+        action: e.action,
+        target_type: e.targetType,
+        target_id: e.targetId,
+        ip: e.ip,
+        data: JSON.stringify(e.data),
+        prev_hash: e.prevHash,
+        hash: e.hash,
+      })
+      .execute();
+    await this.db
+      .updateTable('audit_heads')
+      .set({ seq: e.seq, hash: e.hash })
+      .where('workspace_id', '=', e.workspaceId)
+      .execute();
+  }
+  async listAudit(workspaceId: string, f: AuditFilter): Promise<AuditRecord[]> {
+    let q = this.db.selectFrom('audit_log').selectAll().where('workspace_id', '=', workspaceId);
+    if (f.action !== undefined) q = q.where('action', '=', f.action);
+    if (f.targetId !== undefined) q = q.where('target_id', '=', f.targetId);
+    if (f.beforeSeq !== undefined) q = q.where('seq', '<', f.beforeSeq);
+    const rows = await q.orderBy('seq', 'desc').limit(f.limit).execute();
+    return rows.map(toAudit);
+  }
+  async scanAudit(workspaceId: string, fromSeq: number, limit: number): Promise<AuditRecord[]> {
+    const rows = await this.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('workspace_id', '=', workspaceId)
+      .where('seq', '>=', fromSeq)
+      .orderBy('seq', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map(toAudit);
+  }
+  async auditHead(workspaceId: string): Promise<{ seq: number; hash: string }> {
+    const r = await this.db
+      .selectFrom('audit_heads')
+      .select(['seq', 'hash'])
+      .where('workspace_id', '=', workspaceId)
+      .executeTakeFirst();
+    return r ? { seq: Number(r.seq), hash: r.hash } : { seq: 0, hash: GENESIS_HASH };
+  }
+}
+
+/** The Kysely store: one implementation for every SQL dialect Keyward supports. */
+export class SqlStore extends SqlOps implements Store {
+  constructor(private readonly kysely: Kysely<Database>) {
+    super(kysely);
+  }
+
+  async transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T> {
+    return this.kysely.transaction().execute((trx) => fn(new SqlOps(trx)));
+  }
+
+  async close(): Promise<void> {
+    await this.kysely.destroy();
+  }
+
+  /** The underlying handle, for adapters and tests that need raw SQL (tamper tests). */
+  get database(): Kysely<Database> {
+    return this.kysely;
+  }
+}

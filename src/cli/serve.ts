@@ -1,0 +1,28 @@
+import type { Command } from 'commander';
+import { startServer } from '../server/start.js';
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the Keyward server (SQLite in the data directory unless KEYWARD_DATABASE_URL is set)')
+    .option('--port <port>', 'TCP port (env KEYWARD_PORT, default 7373)')
+    .option('--host <host>', 'listen address (env KEYWARD_HOST, default 127.0.0.1)')
+    .option('--data <dir>', 'data directory (env KEYWARD_DATA_DIR, default ./.keyward)')
+    .action(async (opts: { port?: string; host?: string; data?: string }) => {
+      const server = await startServer(opts);
+      const stop = (signal: string) => {
+        process.stderr.write(`keyward: ${signal} received, draining requests…\n`);
+        server.close().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            process.stderr.write(
+              `keyward: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`,
+            );
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
+    });
+}

@@ -1,0 +1,31 @@
+/**
+ * What a node must drop from its caches. Published after a change commits and applied by every
+ * node (this one included) before the change is acknowledged to the caller.
+ */
+export type Invalidation = { kind: 'key'; hash: string } | { kind: 'root_key'; hash: string };
+
+export type InvalidationHandler = (message: Invalidation) => void;
+
+/** The cache bus port: in-process for one node, Redis pub/sub for many (a later adapter). */
+export interface CacheBus {
+  publish(message: Invalidation): Promise<void>;
+  subscribe(handler: InvalidationHandler): void;
+  close(): Promise<void>;
+}
+
+/** One node: delivery is a synchronous call, so the local cache is clean when publish returns. */
+export class InProcessCacheBus implements CacheBus {
+  private readonly handlers: InvalidationHandler[] = [];
+
+  async publish(message: Invalidation): Promise<void> {
+    for (const h of this.handlers) h(message);
+  }
+
+  subscribe(handler: InvalidationHandler): void {
+    this.handlers.push(handler);
+  }
+
+  async close(): Promise<void> {
+    this.handlers.length = 0;
+  }
+}

@@ -1,0 +1,6 @@
+export {
+  type CacheBus,
+  InProcessCacheBus,
+  type Invalidation,
+  type InvalidationHandler,
+} from './cache-bus.js';

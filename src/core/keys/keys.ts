@@ -1,0 +1,301 @@
+import type { AuditInput, AuditLog } from '../audit/index.js';
+import type { CacheBus } from '../cache-bus/index.js';
+import type { Clock } from '../clock/index.js';
+import type { RandomSource } from '../crypto/index.js';
+import { invalid, KeywardError, notFound } from '../errors/index.js';
+import { newId } from '../ids/index.js';
+import { type CallContext, denied, type KeysPermission } from '../root-keys/index.js';
+import type {
+  Credits,
+  KeyPatch,
+  KeyRecord,
+  KeyspaceRecord,
+  KeyWithCredits,
+  PageRequest,
+  Store,
+  StoreOps,
+} from '../store/index.js';
+import { generateKey } from './key-format.js';
+import {
+  checkExpiry,
+  checkMeta,
+  checkRatelimits,
+  type KeyInput,
+  normalizeRestrictions,
+} from './key-input.js';
+import { effectiveStatus, type KeyStatus } from './key-view.js';
+
+export interface CreatedKey {
+  record: KeyWithCredits;
+  /** The plaintext: returned to the creator once and never stored. */
+  key: string;
+}
+
+export type CreditsChange =
+  | { remaining: number; refill?: Credits['refill'] | undefined; increment?: undefined }
+  | { increment: number; remaining?: undefined; refill?: undefined };
+
+export interface KeyUpdate extends Omit<KeyInput, 'credits'> {
+  status?: 'active' | 'disabled' | undefined;
+  /** `{ remaining }` sets the balance, `{ increment }` adds to it, null removes credits. */
+  credits?: CreditsChange | null | undefined;
+}
+
+/** Issues keys and carries out every change to them; each change and its audit entry commit together. */
+export class Keys {
+  constructor(
+    private readonly store: Store,
+    private readonly audit: AuditLog,
+    private readonly bus: CacheBus,
+    private readonly clock: Clock,
+    private readonly random: RandomSource,
+  ) {}
+
+  private auditEntry(
+    ctx: CallContext,
+    action: string,
+    targetId: string,
+    data: Record<string, unknown>,
+  ): AuditInput {
+    return {
+      workspaceId: ctx.principal.workspaceId,
+      actor: ctx.principal.rootKeyId,
+      ip: ctx.ip,
+      action,
+      targetType: 'key',
+      targetId,
+      data,
+    };
+  }
+
+  /** Lookup inside the caller's workspace first (404), then the permission (403). */
+  private async load(
+    tx: StoreOps,
+    ctx: CallContext,
+    id: string,
+    permission: KeysPermission,
+  ): Promise<KeyWithCredits> {
+    const key = await tx.getKey(ctx.principal.workspaceId, id);
+    if (!key) throw notFound('key', id);
+    if (!ctx.principal.permissions.hasFor(permission, key.keyspaceId)) throw denied(permission);
+    return key;
+  }
+
+  private async loadKeyspace(tx: StoreOps, ctx: CallContext, keyspaceId: string): Promise<KeyspaceRecord> {
+    const ks = await tx.getKeyspace(ctx.principal.workspaceId, keyspaceId);
+    if (!ks) throw notFound('keyspace', keyspaceId);
+    return ks;
+  }
+
+  private mint(ks: KeyspaceRecord, input: KeyInput, lineage: { id: string; replaces: string | null } | null) {
+    const now = this.clock.now();
+    const generated = generateKey(ks.prefix, this.random);
+    const id = newId('key', this.random);
+    const defaultExpiry =
+      ks.defaults.expiresInSeconds !== undefined ? now + ks.defaults.expiresInSeconds * 1000 : null;
+    const record: KeyRecord = {
+      id,
+      workspaceId: ks.workspaceId,
+      keyspaceId: ks.id,
+      hash: generated.hash,
+      start: generated.start,
+      name: input.name ?? null,
+      ownerId: input.ownerId ?? null,
+      meta: checkMeta(input.meta ?? {}),
+      scopes: input.scopes ?? ks.defaults.scopes ?? [],
+      status: 'active',
+      expiresAt: input.expiresAt !== undefined ? input.expiresAt : defaultExpiry,
+      createdAt: now,
+      updatedAt: now,
+      lastUsedAt: null,
+      ratelimits: checkRatelimits(input.ratelimits ?? ks.defaults.ratelimits ?? []),
+      restrictions: normalizeRestrictions(input.restrictions),
+      replaces: lineage?.replaces ?? null,
+      replacedBy: null,
+      lineageId: lineage?.id ?? id,
+      revokedAt: null,
+      revokeReason: null,
+    };
+    return { record, key: generated.key };
+  }
+
+  async create(ctx: CallContext, keyspaceId: string, input: KeyInput): Promise<CreatedKey> {
+    checkExpiry(input.expiresAt, this.clock.now());
+    const created = await this.store.transaction(async (tx) => {
+      const ks = await this.loadKeyspace(tx, ctx, keyspaceId);
+      if (!ctx.principal.permissions.hasFor('keys.create', ks.id)) throw denied('keys.create');
+      const { record, key } = this.mint(ks, input, null);
+      const credits = input.credits ?? null;
+      await tx.insertKey(record, credits);
+      await this.audit.append(
+        tx,
+        this.auditEntry(ctx, 'key.created', record.id, {
+          keyspaceId: ks.id,
+          start: record.start,
+          name: record.name,
+          ownerId: record.ownerId,
+          scopes: record.scopes,
+          expiresAt: record.expiresAt,
+        }),
+      );
+      return { record: { ...record, credits }, key };
+    });
+    await this.bus.publish({ kind: 'key', hash: created.record.hash });
+    return created;
+  }
+
+  async get(ctx: CallContext, id: string): Promise<KeyWithCredits> {
+    return this.load(this.store, ctx, id, 'keys.read');
+  }
+
+  async list(
+    ctx: CallContext,
+    keyspaceId: string,
+    filter: { ownerId?: string | undefined; status?: KeyStatus | undefined },
+    page: PageRequest,
+  ): Promise<KeyWithCredits[]> {
+    const ks = await this.loadKeyspace(this.store, ctx, keyspaceId);
+    if (!ctx.principal.permissions.hasFor('keys.read', ks.id)) throw denied('keys.read');
+    return this.store.listKeys(
+      ctx.principal.workspaceId,
+      { keyspaceId, ...filter, now: this.clock.now() },
+      page,
+    );
+  }
+
+  async update(ctx: CallContext, id: string, input: KeyUpdate): Promise<KeyWithCredits> {
+    const now = this.clock.now();
+    checkExpiry(input.expiresAt, now);
+    const updated = await this.store.transaction(async (tx) => {
+      const key = await this.load(tx, ctx, id, 'keys.update');
+      if (input.status !== undefined && key.status === 'revoked')
+        throw new KeywardError('KEY_REVOKED', `Key ${id} is revoked; revocation is final`);
+      const patch: KeyPatch = { updatedAt: now };
+      if (input.name !== undefined) patch.name = input.name;
+      if (input.ownerId !== undefined) patch.ownerId = input.ownerId;
+      if (input.meta !== undefined) patch.meta = checkMeta(input.meta);
+      if (input.scopes !== undefined) patch.scopes = input.scopes;
+      if (input.status !== undefined) patch.status = input.status;
+      if (input.expiresAt !== undefined) patch.expiresAt = input.expiresAt;
+      if (input.ratelimits !== undefined) patch.ratelimits = checkRatelimits(input.ratelimits);
+      if (input.restrictions !== undefined)
+        patch.restrictions = normalizeRestrictions({ ...key.restrictions, ...input.restrictions });
+      await tx.updateKey(ctx.principal.workspaceId, id, patch);
+      let credits = key.credits;
+      if (input.credits !== undefined) {
+        credits = nextCredits(key.credits, input.credits);
+        await tx.setCredits(key.lineageId, credits);
+      }
+      const changed: Record<string, unknown> = { ...patch };
+      delete changed.updatedAt;
+      if (input.credits !== undefined) changed.credits = input.credits;
+      const action =
+        input.status === 'disabled' ? 'key.disabled' : input.status === 'active' ? 'key.enabled' : null;
+      await this.audit.append(
+        tx,
+        this.auditEntry(ctx, 'key.updated', id, { ...changed, ...(action ? { statusChange: action } : {}) }),
+      );
+      return { ...key, ...patch, credits };
+    });
+    await this.bus.publish({ kind: 'key', hash: updated.hash });
+    return updated;
+  }
+
+  async revoke(ctx: CallContext, id: string, reason: string | undefined): Promise<KeyWithCredits> {
+    const now = this.clock.now();
+    const revoked = await this.store.transaction(async (tx) => {
+      const key = await this.load(tx, ctx, id, 'keys.revoke');
+      if (key.status === 'revoked') return key;
+      const patch: KeyPatch = {
+        status: 'revoked',
+        revokedAt: now,
+        revokeReason: reason ?? null,
+        updatedAt: now,
+      };
+      await tx.updateKey(ctx.principal.workspaceId, id, patch);
+      await this.audit.append(tx, this.auditEntry(ctx, 'key.revoked', id, { reason: reason ?? null }));
+      return { ...key, ...patch };
+    });
+    await this.bus.publish({ kind: 'key', hash: revoked.hash });
+    return revoked;
+  }
+
+  /**
+   * Issues a replacement. The old key keeps working until `now + grace` — never past its own
+   * expiry: a grace period must never extend a key's lifetime.
+   */
+  async rotate(
+    ctx: CallContext,
+    id: string,
+    input: { gracePeriodSeconds?: number | undefined; reason?: string | undefined },
+  ): Promise<CreatedKey & { old: KeyWithCredits }> {
+    const now = this.clock.now();
+    const result = await this.store.transaction(async (tx) => {
+      const old = await this.load(tx, ctx, id, 'keys.rotate');
+      const status = effectiveStatus(old, now);
+      if (old.replacedBy !== null)
+        throw new KeywardError('KEY_NOT_ROTATABLE', `Key ${id} was already replaced by ${old.replacedBy}`);
+      if (status !== 'active')
+        throw new KeywardError(
+          'KEY_NOT_ROTATABLE',
+          `Key ${id} is ${status}; only an active key can be rotated`,
+        );
+      const ks = await this.loadKeyspace(tx, ctx, old.keyspaceId);
+      const graceEnd = now + (input.gracePeriodSeconds ?? 0) * 1000;
+      const oldExpiry = old.expiresAt === null ? graceEnd : Math.min(old.expiresAt, graceEnd);
+      const { record, key } = this.mint(
+        ks,
+        {
+          name: old.name,
+          ownerId: old.ownerId,
+          meta: old.meta,
+          scopes: old.scopes,
+          ratelimits: old.ratelimits,
+          restrictions: old.restrictions,
+        },
+        { id: old.lineageId, replaces: old.id },
+      );
+      await tx.insertKey(record, null);
+      const patch: KeyPatch = { replacedBy: record.id, expiresAt: oldExpiry, updatedAt: now };
+      await tx.updateKey(ctx.principal.workspaceId, old.id, patch);
+      await this.audit.append(
+        tx,
+        this.auditEntry(ctx, 'key.rotated', old.id, {
+          newKeyId: record.id,
+          start: record.start,
+          gracePeriodSeconds: input.gracePeriodSeconds ?? 0,
+          oldKeyExpiresAt: oldExpiry,
+          reason: input.reason ?? null,
+          cause: 'manual',
+        }),
+      );
+      return { record: { ...record, credits: old.credits }, key, old: { ...old, ...patch } };
+    });
+    await this.bus.publish({ kind: 'key', hash: result.old.hash });
+    await this.bus.publish({ kind: 'key', hash: result.record.hash });
+    return result;
+  }
+
+  async delete(ctx: CallContext, id: string): Promise<void> {
+    const deleted = await this.store.transaction(async (tx) => {
+      const key = await this.load(tx, ctx, id, 'keys.delete');
+      await tx.deleteKey(ctx.principal.workspaceId, id);
+      await this.audit.append(
+        tx,
+        this.auditEntry(ctx, 'key.deleted', id, { keyspaceId: key.keyspaceId, start: key.start }),
+      );
+      return key;
+    });
+    await this.bus.publish({ kind: 'key', hash: deleted.hash });
+  }
+}
+
+function nextCredits(current: Credits | null, change: CreditsChange | null): Credits | null {
+  if (change === null) return null;
+  if (change.increment !== undefined) {
+    if (!current)
+      throw invalid('/credits/increment', 'needs a key that has credits; set credits.remaining first');
+    return { ...current, remaining: Math.max(0, current.remaining + change.increment) };
+  }
+  return { remaining: change.remaining, refill: change.refill ?? current?.refill ?? null };
+}

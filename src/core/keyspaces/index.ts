@@ -1,0 +1,1 @@
+export { type KeyspaceInput, Keyspaces, type KeyspaceUpdate } from './keyspaces.js';

@@ -1,0 +1,9 @@
+export {
+  isValidPermission,
+  type KeysPermission,
+  PermissionSet,
+  PLAIN_PERMISSIONS,
+  type PlainPermission,
+} from './permissions.js';
+export type { CallContext, Principal } from './principal.js';
+export { type CreatedRootKey, denied, ROOT_KEY_PREFIX, RootKeys } from './root-keys.js';

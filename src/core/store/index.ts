@@ -1,0 +1,13 @@
+export { MemoryStore } from './memory-store.js';
+export type * from './records.js';
+export {
+  type AuditFilter,
+  GENESIS_HASH,
+  type KeyFilter,
+  type KeyPatch,
+  type KeyspacePatch,
+  type PageRequest,
+  type Store,
+  type StoreOps,
+  UniqueViolation,
+} from './store.js';

@@ -1,0 +1,238 @@
+import type {
+  AuditRecord,
+  Credits,
+  KeyRecord,
+  KeyspaceRecord,
+  KeyWithCredits,
+  RootKeyRecord,
+  WorkspaceRecord,
+} from './records.js';
+import {
+  type AuditFilter,
+  GENESIS_HASH,
+  type KeyFilter,
+  type KeyPatch,
+  type KeyspacePatch,
+  type PageRequest,
+  type Store,
+  type StoreOps,
+  UniqueViolation,
+} from './store.js';
+
+interface State {
+  workspaces: Map<string, WorkspaceRecord>;
+  rootKeys: Map<string, RootKeyRecord>;
+  keyspaces: Map<string, KeyspaceRecord>;
+  keys: Map<string, KeyRecord>;
+  credits: Map<string, Credits>;
+  audit: Map<string, AuditRecord[]>;
+  heads: Map<string, { seq: number; hash: string }>;
+}
+
+const emptyState = (): State => ({
+  workspaces: new Map(),
+  rootKeys: new Map(),
+  keyspaces: new Map(),
+  keys: new Map(),
+  credits: new Map(),
+  audit: new Map(),
+  heads: new Map(),
+});
+
+function page<T extends { createdAt: number; id: string }>(rows: T[], req: PageRequest): T[] {
+  const sorted = rows.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+  const after = req.after;
+  const from = after
+    ? sorted.filter(
+        (r) => r.createdAt < after.createdAt || (r.createdAt === after.createdAt && r.id < after.id),
+      )
+    : sorted;
+  return from.slice(0, req.limit).map((r) => structuredClone(r));
+}
+
+function effectiveStatus(k: KeyRecord, now: number): string {
+  return k.status === 'active' && k.expiresAt !== null && k.expiresAt <= now ? 'expired' : k.status;
+}
+
+/** The in-memory store: the reference implementation of the store contract, and a test double. */
+export class MemoryStore implements Store {
+  private state = emptyState();
+  private lock: Promise<unknown> = Promise.resolve();
+
+  async transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      const snapshot = structuredClone(this.state);
+      try {
+        return await fn(this);
+      } catch (err) {
+        this.state = snapshot;
+        throw err;
+      }
+    };
+    const result = this.lock.then(run, run);
+    this.lock = result.catch(() => undefined);
+    return result;
+  }
+
+  async close(): Promise<void> {}
+
+  async insertWorkspace(ws: WorkspaceRecord): Promise<void> {
+    for (const w of this.state.workspaces.values())
+      if (w.name === ws.name) throw new UniqueViolation('workspace name');
+    this.state.workspaces.set(ws.id, structuredClone(ws));
+  }
+  async getWorkspaceByName(name: string): Promise<WorkspaceRecord | undefined> {
+    for (const w of this.state.workspaces.values()) if (w.name === name) return structuredClone(w);
+    return undefined;
+  }
+  async countWorkspaces(): Promise<number> {
+    return this.state.workspaces.size;
+  }
+
+  async insertRootKey(rk: RootKeyRecord): Promise<void> {
+    this.state.rootKeys.set(rk.id, structuredClone(rk));
+  }
+  async getRootKeyByHash(hash: string): Promise<RootKeyRecord | undefined> {
+    for (const r of this.state.rootKeys.values()) if (r.hash === hash) return structuredClone(r);
+    return undefined;
+  }
+  async getRootKey(workspaceId: string, id: string): Promise<RootKeyRecord | undefined> {
+    const r = this.state.rootKeys.get(id);
+    return r && r.workspaceId === workspaceId ? structuredClone(r) : undefined;
+  }
+  async listRootKeys(workspaceId: string, req: PageRequest): Promise<RootKeyRecord[]> {
+    return page(
+      [...this.state.rootKeys.values()].filter((r) => r.workspaceId === workspaceId),
+      req,
+    );
+  }
+  async revokeRootKey(workspaceId: string, id: string, at: number): Promise<void> {
+    const r = this.state.rootKeys.get(id);
+    if (r && r.workspaceId === workspaceId) r.revokedAt = at;
+  }
+
+  async insertKeyspace(ks: KeyspaceRecord): Promise<void> {
+    if (await this.getKeyspaceByName(ks.workspaceId, ks.name)) throw new UniqueViolation('keyspace name');
+    this.state.keyspaces.set(ks.id, structuredClone(ks));
+  }
+  async getKeyspace(workspaceId: string, id: string): Promise<KeyspaceRecord | undefined> {
+    const k = this.state.keyspaces.get(id);
+    return k && k.workspaceId === workspaceId ? structuredClone(k) : undefined;
+  }
+  async getKeyspaceByName(workspaceId: string, name: string): Promise<KeyspaceRecord | undefined> {
+    for (const k of this.state.keyspaces.values())
+      if (k.workspaceId === workspaceId && k.name === name) return structuredClone(k);
+    return undefined;
+  }
+  async listKeyspaces(workspaceId: string, req: PageRequest): Promise<KeyspaceRecord[]> {
+    return page(
+      [...this.state.keyspaces.values()].filter((k) => k.workspaceId === workspaceId),
+      req,
+    );
+  }
+  async updateKeyspace(workspaceId: string, id: string, patch: KeyspacePatch): Promise<void> {
+    const k = this.state.keyspaces.get(id);
+    if (!k || k.workspaceId !== workspaceId) return;
+    if (
+      patch.name !== undefined &&
+      patch.name !== k.name &&
+      (await this.getKeyspaceByName(workspaceId, patch.name))
+    )
+      throw new UniqueViolation('keyspace name');
+    Object.assign(k, structuredClone(patch));
+  }
+  async deleteKeyspace(workspaceId: string, id: string): Promise<void> {
+    const k = this.state.keyspaces.get(id);
+    if (k && k.workspaceId === workspaceId) this.state.keyspaces.delete(id);
+  }
+  async countKeys(workspaceId: string, keyspaceId: string): Promise<number> {
+    let n = 0;
+    for (const k of this.state.keys.values())
+      if (k.workspaceId === workspaceId && k.keyspaceId === keyspaceId) n++;
+    return n;
+  }
+
+  private withCredits(k: KeyRecord): KeyWithCredits {
+    const c = this.state.credits.get(k.lineageId);
+    return { ...structuredClone(k), credits: c ? structuredClone(c) : null };
+  }
+
+  async insertKey(key: KeyRecord, credits: Credits | null): Promise<void> {
+    for (const k of this.state.keys.values()) if (k.hash === key.hash) throw new UniqueViolation('key hash');
+    this.state.keys.set(key.id, structuredClone(key));
+    if (credits && key.lineageId === key.id) this.state.credits.set(key.lineageId, structuredClone(credits));
+  }
+  async getKey(workspaceId: string, id: string): Promise<KeyWithCredits | undefined> {
+    const k = this.state.keys.get(id);
+    return k && k.workspaceId === workspaceId ? this.withCredits(k) : undefined;
+  }
+  async getKeyByHash(hash: string): Promise<KeyRecord | undefined> {
+    for (const k of this.state.keys.values()) if (k.hash === hash) return structuredClone(k);
+    return undefined;
+  }
+  async listKeys(workspaceId: string, filter: KeyFilter, req: PageRequest): Promise<KeyWithCredits[]> {
+    const rows = [...this.state.keys.values()].filter(
+      (k) =>
+        k.workspaceId === workspaceId &&
+        k.keyspaceId === filter.keyspaceId &&
+        (filter.ownerId === undefined || k.ownerId === filter.ownerId) &&
+        (filter.status === undefined || effectiveStatus(k, filter.now) === filter.status),
+    );
+    return page(rows, req).map((k) => this.withCredits(k));
+  }
+  async updateKey(workspaceId: string, id: string, patch: KeyPatch): Promise<void> {
+    const k = this.state.keys.get(id);
+    if (k && k.workspaceId === workspaceId) Object.assign(k, structuredClone(patch));
+  }
+  async deleteKey(workspaceId: string, id: string): Promise<void> {
+    const k = this.state.keys.get(id);
+    if (!k || k.workspaceId !== workspaceId) return;
+    this.state.keys.delete(id);
+    const stillUsed = [...this.state.keys.values()].some((o) => o.lineageId === k.lineageId);
+    if (!stillUsed) this.state.credits.delete(k.lineageId);
+  }
+  async setCredits(lineageId: string, credits: Credits | null): Promise<void> {
+    if (credits) this.state.credits.set(lineageId, structuredClone(credits));
+    else this.state.credits.delete(lineageId);
+  }
+
+  async nextAuditLink(workspaceId: string): Promise<{ seq: number; prevHash: string }> {
+    const head = this.state.heads.get(workspaceId) ?? { seq: 0, hash: GENESIS_HASH };
+    return { seq: head.seq + 1, prevHash: head.hash };
+  }
+  async insertAuditEntry(entry: AuditRecord): Promise<void> {
+    const list = this.state.audit.get(entry.workspaceId) ?? [];
+    list.push(structuredClone(entry));
+    this.state.audit.set(entry.workspaceId, list);
+    this.state.heads.set(entry.workspaceId, { seq: entry.seq, hash: entry.hash });
+  }
+  async listAudit(workspaceId: string, f: AuditFilter): Promise<AuditRecord[]> {
+    const list = this.state.audit.get(workspaceId) ?? [];
+    return list
+      .filter(
+        (e) =>
+          (f.action === undefined || e.action === f.action) &&
+          (f.targetId === undefined || e.targetId === f.targetId) &&
+          (f.beforeSeq === undefined || e.seq < f.beforeSeq),
+      )
+      .sort((a, b) => b.seq - a.seq)
+      .slice(0, f.limit)
+      .map((e) => structuredClone(e));
+  }
+  async scanAudit(workspaceId: string, fromSeq: number, limit: number): Promise<AuditRecord[]> {
+    const list = this.state.audit.get(workspaceId) ?? [];
+    return list
+      .filter((e) => e.seq >= fromSeq)
+      .sort((a, b) => a.seq - b.seq)
+      .slice(0, limit)
+      .map((e) => structuredClone(e));
+  }
+  async auditHead(workspaceId: string): Promise<{ seq: number; hash: string }> {
+    return { ...(this.state.heads.get(workspaceId) ?? { seq: 0, hash: GENESIS_HASH }) };
+  }
+
+  /** Test hook: lets tamper tests edit the chain as an attacker with database access would. */
+  tamperAudit(workspaceId: string, edit: (entries: AuditRecord[]) => AuditRecord[]): void {
+    this.state.audit.set(workspaceId, edit(this.state.audit.get(workspaceId) ?? []));
+  }
+}

@@ -1,0 +1,116 @@
+import type {
+  AuditRecord,
+  Credits,
+  KeyRecord,
+  KeyspaceRecord,
+  KeyWithCredits,
+  RootKeyRecord,
+  WorkspaceRecord,
+} from './records.js';
+
+/** Newest-first pagination: `after` is the cursor position of the last item already seen. */
+export interface PageRequest {
+  limit: number;
+  after?: { createdAt: number; id: string } | undefined;
+}
+
+export interface KeyFilter {
+  keyspaceId: string;
+  ownerId?: string | undefined;
+  status?: 'active' | 'disabled' | 'revoked' | 'expired' | undefined;
+  /** Needed to tell `expired` from `active`. */
+  now: number;
+}
+
+export interface AuditFilter {
+  action?: string | undefined;
+  targetId?: string | undefined;
+  beforeSeq?: number | undefined;
+  limit: number;
+}
+
+export interface KeyPatch {
+  name?: string | null;
+  ownerId?: string | null;
+  meta?: Record<string, unknown>;
+  scopes?: string[];
+  status?: KeyRecord['status'];
+  expiresAt?: number | null;
+  ratelimits?: KeyRecord['ratelimits'];
+  restrictions?: KeyRecord['restrictions'];
+  replacedBy?: string | null;
+  revokedAt?: number | null;
+  revokeReason?: string | null;
+  updatedAt: number;
+}
+
+export interface KeyspacePatch {
+  name?: string;
+  defaults?: KeyspaceRecord['defaults'];
+  rotation?: KeyspaceRecord['rotation'];
+  updatedAt: number;
+}
+
+/**
+ * Everything core reads and writes. Each implementation (memory, SQLite, PostgreSQL) passes the
+ * one contract suite in `store.contract.ts`. Reads of another workspace's rows are impossible
+ * by construction: every lookup by id takes the workspace id too.
+ */
+export interface StoreOps {
+  insertWorkspace(ws: WorkspaceRecord): Promise<void>;
+  getWorkspaceByName(name: string): Promise<WorkspaceRecord | undefined>;
+  countWorkspaces(): Promise<number>;
+
+  insertRootKey(rk: RootKeyRecord): Promise<void>;
+  getRootKeyByHash(hash: string): Promise<RootKeyRecord | undefined>;
+  getRootKey(workspaceId: string, id: string): Promise<RootKeyRecord | undefined>;
+  listRootKeys(workspaceId: string, page: PageRequest): Promise<RootKeyRecord[]>;
+  revokeRootKey(workspaceId: string, id: string, at: number): Promise<void>;
+
+  insertKeyspace(ks: KeyspaceRecord): Promise<void>;
+  getKeyspace(workspaceId: string, id: string): Promise<KeyspaceRecord | undefined>;
+  getKeyspaceByName(workspaceId: string, name: string): Promise<KeyspaceRecord | undefined>;
+  listKeyspaces(workspaceId: string, page: PageRequest): Promise<KeyspaceRecord[]>;
+  updateKeyspace(workspaceId: string, id: string, patch: KeyspacePatch): Promise<void>;
+  deleteKeyspace(workspaceId: string, id: string): Promise<void>;
+  countKeys(workspaceId: string, keyspaceId: string): Promise<number>;
+
+  insertKey(key: KeyRecord, credits: Credits | null): Promise<void>;
+  getKey(workspaceId: string, id: string): Promise<KeyWithCredits | undefined>;
+  /** The verification lookup: one indexed read by hash, across workspaces. */
+  getKeyByHash(hash: string): Promise<KeyRecord | undefined>;
+  listKeys(workspaceId: string, filter: KeyFilter, page: PageRequest): Promise<KeyWithCredits[]>;
+  updateKey(workspaceId: string, id: string, patch: KeyPatch): Promise<void>;
+  /** Removes the key; its hash no longer resolves. */
+  deleteKey(workspaceId: string, id: string): Promise<void>;
+  setCredits(lineageId: string, credits: Credits | null): Promise<void>;
+
+  /**
+   * Reserves the next sequence number of a workspace's audit chain and returns it with the
+   * hash of the entry before it. Inside a transaction this also serialises writers of the
+   * same chain (a row lock on PostgreSQL, the single writer on SQLite), so the chain cannot fork.
+   */
+  nextAuditLink(workspaceId: string): Promise<{ seq: number; prevHash: string }>;
+  /** Stores the entry and makes it the head of its chain. */
+  insertAuditEntry(entry: AuditRecord): Promise<void>;
+  listAudit(workspaceId: string, filter: AuditFilter): Promise<AuditRecord[]>;
+  /** Entries in ascending `seq` order, from `fromSeq` on, at most `limit`. */
+  scanAudit(workspaceId: string, fromSeq: number, limit: number): Promise<AuditRecord[]>;
+  auditHead(workspaceId: string): Promise<{ seq: number; hash: string }>;
+}
+
+export interface Store extends StoreOps {
+  /** Runs `fn` in one transaction: everything it wrote commits together or not at all. */
+  transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Raised by a store when a write would break a uniqueness rule (a name or hash already taken). */
+export class UniqueViolation extends Error {
+  constructor(what: string) {
+    super(`unique constraint: ${what}`);
+    this.name = 'UniqueViolation';
+  }
+}

@@ -1,0 +1,65 @@
+import type { Clock } from '../clock/index.js';
+
+interface Entry<V> {
+  value: V;
+  expiresAt: number;
+}
+
+/**
+ * A bounded LRU map with per-entry time to live. A Map keeps insertion order, so re-inserting
+ * on a hit moves the entry to the young end and the first key is always the least recently used.
+ *
+ * `fill` guards against the classic stale-fill race: a reader that started its store read
+ * before an invalidation must not put what it read into the cache afterwards.
+ */
+export class TtlCache<V> {
+  private readonly entries = new Map<string, Entry<V>>();
+  private generation = 0;
+
+  constructor(
+    private readonly capacity: number,
+    private readonly clock: Clock,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(key: string): V | undefined {
+    const e = this.entries.get(key);
+    if (e === undefined) return undefined;
+    if (e.expiresAt <= this.clock.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    return e.value;
+  }
+
+  /** A token to hand back to `fill`: it goes stale when any invalidation happens. */
+  ticket(): number {
+    return this.generation;
+  }
+
+  /** Stores `value` unless an invalidation happened since `ticket` was taken. */
+  fill(key: string, value: V, ttlMs: number, ticket: number): void {
+    if (ticket !== this.generation || ttlMs <= 0 || this.capacity <= 0) return;
+    this.entries.delete(key);
+    if (this.entries.size >= this.capacity) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.set(key, { value, expiresAt: this.clock.now() + ttlMs });
+  }
+
+  delete(key: string): void {
+    this.generation++;
+    this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.generation++;
+    this.entries.clear();
+  }
+}

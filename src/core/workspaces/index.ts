@@ -1,0 +1,1 @@
+export { DEFAULT_WORKSPACE, Workspaces } from './workspaces.js';

@@ -1,0 +1,118 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { Type } from 'typebox';
+import { KeywardError } from '../core/errors/index.js';
+import { newId } from '../core/ids/index.js';
+import type { Services } from '../server/services.js';
+import { requireRootKey } from './auth.js';
+import { sendProblem, toKeywardError } from './problem.js';
+import { auditRoutes } from './routes/audit.js';
+import { keyRoutes } from './routes/keys.js';
+import { keyspaceRoutes } from './routes/keyspaces.js';
+import { rootKeyRoutes } from './routes/root-keys.js';
+import { verifyRoutes } from './routes/verify.js';
+import { Problem } from './schemas/common.js';
+import { validatorCompiler } from './validation.js';
+
+export interface AppOptions {
+  /** A pino logger; none in tests. */
+  logger?: FastifyServerOptions['loggerInstance'];
+}
+
+export const API_VERSION = '0.1.0';
+
+/**
+ * Builds the HTTP app without listening, so tests drive it with `app.inject()`.
+ * Routes are thin: a schema (validation and OpenAPI at once), one service call, the answer.
+ */
+export async function buildApp(services: Services, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    bodyLimit: services.config.bodyLimit,
+    genReqId: () => newId('request'),
+    requestIdHeader: false,
+    trustProxy: false,
+    ajv: { customOptions: { removeAdditional: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler());
+  app.decorateRequest('principal', null);
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  // An empty JSON body is "no body" (optional bodies on POST …/revoke), not a parse error.
+  const jsonParser = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') done(null, undefined);
+    else jsonParser(req, text, done);
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const kw = toKeywardError(err);
+    if (kw.status >= 500) req.log.error({ err }, 'request failed');
+    return sendProblem(reply, req, kw);
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(
+      reply,
+      req,
+      new KeywardError('ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`),
+    ),
+  );
+
+  app.addSchema(Problem);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Keyward',
+        version: API_VERSION,
+        description:
+          'Self-hostable API key management. Management and verification calls carry `Authorization: Bearer <root key>`. Every error is `application/problem+json` with a stable `code` (see docs/errors.md).',
+      },
+      components: {
+        securitySchemes: {
+          rootKey: { type: 'http', scheme: 'bearer', description: 'A root key (`kw_root_…`)' },
+        },
+      },
+      tags: [
+        { name: 'keyspaces' },
+        { name: 'keys' },
+        { name: 'verification' },
+        { name: 'audit' },
+        { name: 'root keys' },
+        { name: 'operations' },
+      ],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness',
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (v1) => {
+    requireRootKey(v1, services);
+    await v1.register(keyspaceRoutes(services));
+    await v1.register(keyRoutes(services));
+    await v1.register(verifyRoutes(services));
+    await v1.register(auditRoutes(services));
+    await v1.register(rootKeyRoutes(services));
+  });
+
+  await app.ready();
+  return app;
+}

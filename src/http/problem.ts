@@ -1,0 +1,87 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_CATALOGUE, type ErrorCode, type FieldError, KeywardError } from '../core/errors/index.js';
+import { UniqueViolation } from '../core/store/index.js';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+/** Fastify's own errors, by code, mapped onto the catalogue. */
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+  FST_ERR_BAD_URL: 'VALIDATION_FAILED',
+};
+
+interface ValidationIssue {
+  instancePath: string;
+  message?: string;
+  params?: Record<string, unknown>;
+  keyword?: string;
+}
+
+function fieldErrors(issues: ValidationIssue[], part: string | undefined): FieldError[] {
+  return issues.map((v) => {
+    let path = v.instancePath || '';
+    const p = v.params ?? {};
+    if (typeof p.missingProperty === 'string') path += `/${p.missingProperty}`;
+    if (typeof p.additionalProperty === 'string') path += `/${p.additionalProperty}`;
+    const message =
+      v.keyword === 'additionalProperties'
+        ? 'is not a known field'
+        : v.keyword === 'required'
+          ? 'is required'
+          : (v.message ?? 'is not valid');
+    return { path: `${part === 'body' || part === undefined ? '' : `${part}:`}${path || '/'}`, message };
+  });
+}
+
+/** Turns anything thrown into the catalogue's error; unknown failures become INTERNAL. */
+export function toKeywardError(err: unknown): KeywardError {
+  if (err instanceof KeywardError) return err;
+  if (err instanceof UniqueViolation) return new KeywardError('CONFLICT', 'The resource already exists');
+  const fe = err as Partial<FastifyError> & { validation?: ValidationIssue[]; validationContext?: string };
+  if (Array.isArray(fe.validation)) {
+    const errors = fieldErrors(fe.validation, fe.validationContext);
+    const first = errors[0];
+    return new KeywardError(
+      'VALIDATION_FAILED',
+      first ? `${first.path} ${first.message}` : 'The request is not valid',
+      errors,
+    );
+  }
+  if (fe.code && FASTIFY_CODES[fe.code]) {
+    const code = FASTIFY_CODES[fe.code] as ErrorCode;
+    return new KeywardError(code, fe.message ?? ERROR_CATALOGUE[code].title);
+  }
+  if (err instanceof SyntaxError || (fe.statusCode === 400 && fe.name === 'SyntaxError'))
+    return new KeywardError('INVALID_JSON', 'The request body is not valid JSON');
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    const byStatus: Record<number, ErrorCode> = {
+      404: 'ROUTE_NOT_FOUND',
+      405: 'METHOD_NOT_ALLOWED',
+      413: 'PAYLOAD_TOO_LARGE',
+      415: 'UNSUPPORTED_MEDIA_TYPE',
+      429: 'RATE_LIMITED',
+    };
+    return new KeywardError(byStatus[fe.statusCode] ?? 'VALIDATION_FAILED', fe.message ?? 'Bad request');
+  }
+  return new KeywardError('INTERNAL', 'An internal error occurred; it has been logged with the request id');
+}
+
+export function problemBody(err: KeywardError, requestId: string) {
+  return {
+    type: `urn:keyward:error:${err.code.toLowerCase()}`,
+    title: ERROR_CATALOGUE[err.code].title,
+    status: err.status,
+    detail: err.message,
+    code: err.code,
+    requestId,
+    ...(err.errors ? { errors: err.errors } : {}),
+  };
+}
+
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: KeywardError): FastifyReply {
+  return reply.code(err.status).type(PROBLEM_CONTENT_TYPE).send(problemBody(err, request.id));
+}

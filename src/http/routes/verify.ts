@@ -1,0 +1,47 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { toIsoOrNull } from '../../core/clock/index.js';
+import type { VerifyResult } from '../../core/verification/index.js';
+import type { Services } from '../../server/services.js';
+import { errors } from '../schemas/common.js';
+import { VerifyBody, VerifyResponse } from '../schemas/keys.js';
+
+export function verifyView(r: VerifyResult) {
+  if (!('key' in r)) return { valid: false, code: r.code };
+  const k = r.key;
+  return {
+    valid: r.valid,
+    code: r.code,
+    keyId: k.id,
+    keyspaceId: k.keyspaceId,
+    ownerId: k.ownerId,
+    name: k.name,
+    meta: k.meta,
+    scopes: k.scopes,
+    expiresAt: toIsoOrNull(k.expiresAt),
+  };
+}
+
+export function verifyRoutes(services: Services): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post(
+      '/v1/keys/verify',
+      {
+        schema: {
+          tags: ['verification'],
+          security: [{ rootKey: [] }],
+          summary: 'Verify a key',
+          description:
+            'Needs `keys.verify` (a `keys.verify:<keyspaceId>` root key sees keys of other keyspaces as `NOT_FOUND`). Always 200 for a well-formed request; `code` is the outcome. Checks run in this order: revoked → disabled → expired → IP/origin → scopes → rate limits → credits. A key with IP or origin restrictions verified without `ip` or `origin` is `FORBIDDEN`.',
+          body: VerifyBody,
+          response: { 200: VerifyResponse, ...errors() },
+        },
+      },
+      async (req) => {
+        const principal = req.principal;
+        // requireRootKey ran in onRequest, so a principal is always there.
+        if (!principal) throw new Error('unauthenticated request reached the verify handler');
+        return verifyView(await services.verifier.verify(principal, req.body));
+      },
+    );
+  };
+}

@@ -1,0 +1,27 @@
+import { Ajv, type Options } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import type { FastifySchemaCompiler } from 'fastify';
+
+// ajv-formats is CommonJS with a default export; under NodeNext it arrives as the module object.
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv;
+
+const base: Options = {
+  // Unknown fields are an error, not silently dropped (Fastify's default strips them).
+  removeAdditional: false,
+  useDefaults: true,
+  allErrors: false,
+  strict: false,
+};
+
+/**
+ * Bodies are validated strictly (a number where a string belongs is a 400); only the
+ * querystring and path parameters, which arrive as text, are coerced to their types.
+ */
+export function validatorCompiler(): FastifySchemaCompiler<unknown> {
+  const strict = addFormats(new Ajv({ ...base, coerceTypes: false }));
+  const coercing = addFormats(new Ajv({ ...base, coerceTypes: 'array' }));
+  return ({ schema, httpPart }) => {
+    const ajv = httpPart === 'body' ? strict : coercing;
+    return ajv.compile(schema as object);
+  };
+}

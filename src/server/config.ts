@@ -1,0 +1,115 @@
+import { resolve } from 'node:path';
+import { type Static, Type } from 'typebox';
+import { Value } from 'typebox/value';
+
+/**
+ * Every setting, its unit and its default, in one schema. Parsed once at start and frozen.
+ * Flags win over the environment; the environment wins over defaults.
+ */
+export const ConfigSchema = Type.Object({
+  port: Type.Integer({
+    minimum: 0,
+    maximum: 65535,
+    default: 7373,
+    description: 'TCP port (KEYWARD_PORT, --port)',
+  }),
+  host: Type.String({
+    minLength: 1,
+    default: '127.0.0.1',
+    description: 'Listen address (KEYWARD_HOST, --host)',
+  }),
+  dataDir: Type.String({
+    minLength: 1,
+    default: './.keyward',
+    description: 'Data directory (KEYWARD_DATA_DIR, --data)',
+  }),
+  databaseUrl: Type.Optional(
+    Type.String({ description: 'postgres:// URL (KEYWARD_DATABASE_URL); unset: SQLite' }),
+  ),
+  redisUrl: Type.Optional(
+    Type.String({ description: 'redis:// URL (KEYWARD_REDIS_URL); unset: in-process' }),
+  ),
+  logLevel: Type.Union(
+    [
+      Type.Literal('fatal'),
+      Type.Literal('error'),
+      Type.Literal('warn'),
+      Type.Literal('info'),
+      Type.Literal('debug'),
+      Type.Literal('trace'),
+      Type.Literal('silent'),
+    ],
+    { default: 'info', description: 'pino level (KEYWARD_LOG_LEVEL)' },
+  ),
+  bodyLimit: Type.Integer({
+    minimum: 1024,
+    maximum: 64 * 1024 * 1024,
+    default: 1024 * 1024,
+    description: 'Max request body in bytes (KEYWARD_BODY_LIMIT)',
+  }),
+  cacheSize: Type.Integer({
+    minimum: 0,
+    default: 100_000,
+    description: 'Verification cache entries (KEYWARD_CACHE_SIZE)',
+  }),
+  cacheTtlMs: Type.Integer({
+    minimum: 0,
+    default: 60_000,
+    description: 'Verification cache TTL in ms (KEYWARD_CACHE_TTL_MS)',
+  }),
+});
+
+export type Config = Readonly<Static<typeof ConfigSchema>>;
+
+export interface ConfigFlags {
+  port?: string | number | undefined;
+  host?: string | undefined;
+  data?: string | undefined;
+}
+
+const ENV: Record<string, keyof Config> = {
+  KEYWARD_PORT: 'port',
+  KEYWARD_HOST: 'host',
+  KEYWARD_DATA_DIR: 'dataDir',
+  KEYWARD_DATABASE_URL: 'databaseUrl',
+  KEYWARD_REDIS_URL: 'redisUrl',
+  KEYWARD_LOG_LEVEL: 'logLevel',
+  KEYWARD_BODY_LIMIT: 'bodyLimit',
+  KEYWARD_CACHE_SIZE: 'cacheSize',
+  KEYWARD_CACHE_TTL_MS: 'cacheTtlMs',
+};
+
+const NUMERIC = new Set<keyof Config>(['port', 'bodyLimit', 'cacheSize', 'cacheTtlMs']);
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const [name, field] of Object.entries(ENV)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') raw[field] = v;
+  }
+  if (flags.port !== undefined) raw.port = flags.port;
+  if (flags.host !== undefined) raw.host = flags.host;
+  if (flags.data !== undefined) raw.dataDir = flags.data;
+  for (const field of NUMERIC) {
+    const v = raw[field];
+    if (typeof v === 'string') raw[field] = /^\d+$/.test(v.trim()) ? Number(v) : v;
+  }
+  const withDefaults = Value.Default(ConfigSchema, raw);
+  const problems = [...Value.Errors(ConfigSchema, withDefaults)];
+  if (problems.length > 0) {
+    const lines = problems.map((p) => {
+      const field = p.instancePath.replace(/^\//, '');
+      const envName = Object.keys(ENV).find((k) => ENV[k] === field);
+      return `${field}${envName ? ` (${envName})` : ''} ${p.message}`;
+    });
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const config = withDefaults as Static<typeof ConfigSchema>;
+  if (config.databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(config.databaseUrl))
+    throw new ConfigError('invalid configuration: KEYWARD_DATABASE_URL must be a postgres:// URL');
+  return Object.freeze({ ...config, dataDir: resolve(config.dataDir) });
+}

@@ -1,0 +1,60 @@
+import { mkdirSync } from 'node:fs';
+import { pino } from 'pino';
+import { buildApp } from '../http/app.js';
+import { type Config, type ConfigFlags, loadConfig } from './config.js';
+import { buildServices, type Services } from './services.js';
+
+export interface RunningServer {
+  url: string;
+  services: Services;
+  close(): Promise<void>;
+}
+
+/** A URL with any password replaced, for logs and error messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '<unparseable url>';
+  }
+}
+
+/**
+ * Starts the server: config → services → bootstrap → HTTP. On an empty store the bootstrap
+ * root key is printed once on stdout, on a line of its own starting with `root key: `.
+ */
+export async function startServer(
+  flags: ConfigFlags,
+  out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): Promise<RunningServer> {
+  const config: Config = loadConfig(flags);
+  if (!config.databaseUrl) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const logger = pino({
+    level: config.logLevel,
+    // Never log credentials, even if a future log call passes headers along.
+    redact: ['req.headers.authorization', 'headers.authorization', '*.key', 'key'],
+  });
+  const services = await buildServices(config);
+  const bootstrapped = await services.workspaces.bootstrap();
+  if (bootstrapped) {
+    out(`root key: ${bootstrapped.key}`);
+    out('  (printed once: store it now, e.g. export KEYWARD_ROOT_KEY=…; it is never shown again)');
+  }
+  const app = await buildApp(services, { logger });
+  const address = await app.listen({ port: config.port, host: config.host });
+  logger.info({ address, dataDir: config.databaseUrl ? undefined : config.dataDir }, 'keyward listening');
+  let closing: Promise<void> | null = null;
+  return {
+    url: address,
+    services,
+    close() {
+      closing ??= (async () => {
+        await app.close();
+        await services.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -9,7 +9,6 @@ export const ERROR_CATALOGUE = {
   INVALID_SCOPE_EXPRESSION: { status: 400, title: 'The scope expression is not valid' },
   INVALID_RESTRICTION: { status: 400, title: 'An IP or origin restriction is not valid' },
   INVALID_CURSOR: { status: 400, title: 'The pagination cursor is not valid' },
-  INVALID_ID: { status: 400, title: 'The identifier is malformed' },
   UNAUTHORIZED: { status: 401, title: 'A valid root key is required' },
   PERMISSION_DENIED: { status: 403, title: 'The root key lacks a permission' },
   NOT_FOUND: { status: 404, title: 'The resource does not exist' },

@@ -1,0 +1,9 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeStoreContract } from '../../core/store/store.contract.js';
+import { openSqliteStore } from './sqlite.js';
+
+describeStoreContract('sqlite', async () =>
+  openSqliteStore(join(mkdtempSync(join(tmpdir(), 'keyward-sqlite-')), 'k.db')),
+);

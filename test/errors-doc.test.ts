@@ -5,7 +5,8 @@ import { ERROR_CATALOGUE } from '../src/core/errors/index.js';
 function documentedCodes(): Map<string, number> {
   const text = readFileSync(new URL('../docs/errors.md', import.meta.url), 'utf8');
   const rows = new Map<string, number>();
-  for (const m of text.matchAll(/^\| `([A-Z_]+)` \| (\d{3}) \|/gm)) rows.set(String(m[1]), Number(m[2]));
+  for (const m of text.matchAll(/^\|\s*`([A-Z_]+)`\s*\|\s*(\d{3})\s*\|/gm))
+    rows.set(String(m[1]), Number(m[2]));
   return rows;
 }
 

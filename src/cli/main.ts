@@ -1,18 +1,32 @@
 import { Command, CommanderError } from 'commander';
-import { KeywardError } from '../core/errors/index.js';
-import { ConfigError } from '../server/config.js';
-import { addOfflineCreate } from './root-keys-offline.js';
+import { describeError } from './client.js';
+import { registerAudit } from './commands/audit.js';
+import { registerKeys } from './commands/keys.js';
+import { registerKeyspaces } from './commands/keyspaces.js';
+import { registerRootKeys } from './commands/root-keys.js';
 import { registerServe } from './serve.js';
 
 export function buildProgram(): Command {
   const program = new Command('keyward')
     .description('Keyward: issue, verify, rotate, revoke and audit API keys')
     .version('0.1.0')
-    .showHelpAfterError()
-    .exitOverride();
+    .showHelpAfterError('(add --help for usage)')
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+Commands other than serve and root-keys create talk to a running server:
+  KEYWARD_URL       the server (default http://127.0.0.1:7373)
+  KEYWARD_ROOT_KEY  a root key, sent as the bearer token (never printed)
+Every command takes --json to print the API's answer unchanged.
+Exit status: 0 on success, 1 on any error (the server's detail goes to stderr),
+and 1 when keys verify is not VALID or audit verify finds the chain broken.`,
+    );
   registerServe(program);
-  const rootKeys = program.command('root-keys').description('manage root keys (management credentials)');
-  addOfflineCreate(rootKeys);
+  registerKeyspaces(program);
+  registerKeys(program);
+  registerAudit(program);
+  registerRootKeys(program);
   return program;
 }
 
@@ -26,11 +40,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode;
       return;
     }
-    const message =
-      err instanceof KeywardError || err instanceof ConfigError || err instanceof Error
-        ? err.message
-        : String(err);
-    process.stderr.write(`error: ${message}\n`);
+    for (const line of describeError(err)) process.stderr.write(`${line}\n`);
     process.exitCode = 1;
   }
 }

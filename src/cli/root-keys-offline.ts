@@ -1,4 +1,3 @@
-import type { Command } from 'commander';
 import { AuditLog } from '../core/audit/index.js';
 import { InProcessCacheBus } from '../core/cache-bus/index.js';
 import { systemClock } from '../core/clock/index.js';
@@ -32,31 +31,4 @@ export async function createRootKeyOffline(opts: {
   } finally {
     await store.close();
   }
-}
-
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-export function addOfflineCreate(rootKeys: Command): void {
-  rootKeys
-    .command('create')
-    .description('create a root key directly in the store (offline); prints only the key')
-    .option('--data <dir>', 'data directory of the server (env KEYWARD_DATA_DIR, default ./.keyward)')
-    .option('--workspace <name>', 'workspace (created if it does not exist)', 'default')
-    .option('--permission <permission>', 'a permission to grant; repeat for more (default *)', collect, [])
-    .option('--name <name>', 'a name to recognise the key by')
-    .option('--json', 'print { id, key, workspaceId } as JSON')
-    .action(
-      async (opts: {
-        data?: string;
-        workspace: string;
-        permission: string[];
-        name?: string;
-        json?: boolean;
-      }) => {
-        const created = await createRootKeyOffline(opts);
-        process.stdout.write(opts.json ? `${JSON.stringify(created)}\n` : `${created.key}\n`);
-      },
-    );
 }

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { startServer } from '../server/start.js';
 
 export function registerServe(program: Command): void {
   program
@@ -9,6 +8,8 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'listen address (env KEYWARD_HOST, default 127.0.0.1)')
     .option('--data <dir>', 'data directory (env KEYWARD_DATA_DIR, default ./.keyward)')
     .action(async (opts: { port?: string; host?: string; data?: string }) => {
+      // Imported on use: client commands should not pay for loading Fastify and the drivers.
+      const { startServer } = await import('../server/start.js');
       const server = await startServer(opts);
       const stop = (signal: string) => {
         process.stderr.write(`keyward: ${signal} received, draining requests…\n`);

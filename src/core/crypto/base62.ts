@@ -23,6 +23,10 @@ export function randomBase62(length: number, random: RandomSource): string {
 
 /** An unsigned integer in base62, most significant digit first, left-padded with `0`. */
 export function encodeBase62(value: number, width: number): string {
+  // Anything else would index outside the alphabet and silently write "undefined".
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`encodeBase62 takes a non-negative safe integer, not ${value}`);
+  }
   let n = value;
   let out = '';
   do {

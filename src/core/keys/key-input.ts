@@ -4,6 +4,12 @@ import { parseRange } from '../verification/ip-ranges.js';
 import { parseOriginRestriction } from '../verification/origins.js';
 
 export const MAX_META_BYTES = 16 * 1024;
+/**
+ * Meta nests at most this deep. Everything that reads it back (the serialiser, the audit
+ * chain's canonical JSON) recurses, so a thin, deeply nested object that fits the byte limit
+ * would otherwise overflow the stack and turn bad input into a 500.
+ */
+export const MAX_META_DEPTH = 32;
 
 export interface KeyInput {
   name?: string | null | undefined;
@@ -17,7 +23,17 @@ export interface KeyInput {
   restrictions?: Partial<Restrictions> | undefined;
 }
 
+// Recursion is bounded by `left`, so the check itself cannot overflow.
+function nestsDeeperThan(value: unknown, left: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (left === 0) return true;
+  for (const v of Object.values(value)) if (nestsDeeperThan(v, left - 1)) return true;
+  return false;
+}
+
 export function checkMeta(meta: Record<string, unknown>): Record<string, unknown> {
+  if (nestsDeeperThan(meta, MAX_META_DEPTH))
+    throw invalid('/meta', `must not nest deeper than ${MAX_META_DEPTH} levels`);
   if (Buffer.byteLength(JSON.stringify(meta)) > MAX_META_BYTES)
     throw invalid('/meta', `must serialise to at most ${MAX_META_BYTES} bytes of JSON`);
   return meta;

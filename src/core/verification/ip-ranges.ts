@@ -23,7 +23,11 @@ function parseV4(s: string): bigint | null {
 function parseV6(input: string): bigint | null {
   let s = input;
   const zone = s.indexOf('%');
-  if (zone >= 0) s = s.slice(0, zone);
+  if (zone >= 0) {
+    // A zone id (RFC 4007 §11) names an interface: it is ignored, but must be there after `%`.
+    if (!/^[^\s%/]+$/.test(s.slice(zone + 1))) return null;
+    s = s.slice(0, zone);
+  }
   let tailV4: bigint | null = null;
   const lastColon = s.lastIndexOf(':');
   if (s.includes('.', lastColon)) {

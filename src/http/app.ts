@@ -2,7 +2,6 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { Type } from 'typebox';
 import { KeywardError } from '../core/errors/index.js';
 import { newId } from '../core/ids/index.js';
 import type { Services } from '../server/services.js';
@@ -11,6 +10,7 @@ import { sendProblem, toKeywardError } from './problem.js';
 import { auditRoutes } from './routes/audit.js';
 import { keyRoutes } from './routes/keys.js';
 import { keyspaceRoutes } from './routes/keyspaces.js';
+import { operationsRoutes } from './routes/operations.js';
 import { rootKeyRoutes } from './routes/root-keys.js';
 import { verifyRoutes } from './routes/verify.js';
 import { Problem } from './schemas/common.js';
@@ -53,7 +53,9 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
 
   app.setErrorHandler((err, req, reply) => {
     const kw = toKeywardError(err);
-    if (kw.status >= 500) req.log.error({ err }, 'request failed');
+    if (kw.code === 'INTERNAL') req.log.error({ err }, 'request failed');
+    // An outage is logged once per transition by Dependencies, not once per request.
+    if (kw.code === 'SERVICE_UNAVAILABLE') services.dependencies.set('store', false, kw.message);
     return sendProblem(reply, req, kw);
   });
   app.setNotFoundHandler((req, reply) =>
@@ -91,17 +93,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 
-  app.get(
-    '/healthz',
-    {
-      schema: {
-        tags: ['operations'],
-        summary: 'Liveness',
-        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
-      },
-    },
-    async () => ({ status: 'ok' as const }),
-  );
+  await app.register(operationsRoutes(services));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(async (v1) => {

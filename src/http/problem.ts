@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CATALOGUE, type ErrorCode, type FieldError, KeywardError } from '../core/errors/index.js';
-import { UniqueViolation } from '../core/store/index.js';
+import { StoreUnavailable, UniqueViolation } from '../core/store/index.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
@@ -41,6 +41,8 @@ function fieldErrors(issues: ValidationIssue[], part: string | undefined): Field
 export function toKeywardError(err: unknown): KeywardError {
   if (err instanceof KeywardError) return err;
   if (err instanceof UniqueViolation) return new KeywardError('CONFLICT', 'The resource already exists');
+  if (err instanceof StoreUnavailable)
+    return new KeywardError('SERVICE_UNAVAILABLE', 'The database is unreachable; retry shortly');
   const fe = err as Partial<FastifyError> & { validation?: ValidationIssue[]; validationContext?: string };
   if (Array.isArray(fe.validation)) {
     const errors = fieldErrors(fe.validation, fe.validationContext);

@@ -22,6 +22,21 @@ export function validatorCompiler(): FastifySchemaCompiler<unknown> {
   const coercing = addFormats(new Ajv({ ...base, coerceTypes: 'array' }));
   return ({ schema, httpPart }) => {
     const ajv = httpPart === 'body' ? strict : coercing;
-    return ajv.compile(schema as object);
+    const validate = ajv.compile(schema as object);
+    // `body: Type.Optional(…)` (POST …/revoke, …/rotate) means the body may be absent; Fastify
+    // validates an absent body as `undefined` against the object schema, which would refuse it.
+    if (httpPart === 'body' && (schema as { '~optional'?: unknown })['~optional'] === true) {
+      // Fastify reads the failures from the function's `errors`, as Ajv leaves them.
+      const optional = Object.assign(
+        (data: unknown) => {
+          const ok = data === undefined || validate(data);
+          optional.errors = ok ? null : validate.errors;
+          return ok;
+        },
+        { errors: null as typeof validate.errors },
+      );
+      return optional;
+    }
+    return validate;
   };
 }

@@ -29,6 +29,12 @@ export const ConfigSchema = Type.Object({
   redisUrl: Type.Optional(
     Type.String({ description: 'redis:// URL (KEYWARD_REDIS_URL); unset: in-process' }),
   ),
+  databasePoolSize: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 10,
+    description: 'PostgreSQL connections per node (KEYWARD_DATABASE_POOL_SIZE)',
+  }),
   logLevel: Type.Union(
     [
       Type.Literal('fatal'),
@@ -73,13 +79,14 @@ const ENV: Record<string, keyof Config> = {
   KEYWARD_DATA_DIR: 'dataDir',
   KEYWARD_DATABASE_URL: 'databaseUrl',
   KEYWARD_REDIS_URL: 'redisUrl',
+  KEYWARD_DATABASE_POOL_SIZE: 'databasePoolSize',
   KEYWARD_LOG_LEVEL: 'logLevel',
   KEYWARD_BODY_LIMIT: 'bodyLimit',
   KEYWARD_CACHE_SIZE: 'cacheSize',
   KEYWARD_CACHE_TTL_MS: 'cacheTtlMs',
 };
 
-const NUMERIC = new Set<keyof Config>(['port', 'bodyLimit', 'cacheSize', 'cacheTtlMs']);
+const NUMERIC = new Set<keyof Config>(['port', 'bodyLimit', 'cacheSize', 'cacheTtlMs', 'databasePoolSize']);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -111,5 +118,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   const config = withDefaults as Static<typeof ConfigSchema>;
   if (config.databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(config.databaseUrl))
     throw new ConfigError('invalid configuration: KEYWARD_DATABASE_URL must be a postgres:// URL');
+  if (config.redisUrl !== undefined && !/^rediss?:\/\//.test(config.redisUrl))
+    throw new ConfigError('invalid configuration: KEYWARD_REDIS_URL must be a redis:// or rediss:// URL');
   return Object.freeze({ ...config, dataDir: resolve(config.dataDir) });
 }

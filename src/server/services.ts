@@ -1,5 +1,7 @@
 import { join } from 'node:path';
-import { openSqliteStore } from '../adapters/sql/index.js';
+import type { Logger } from 'pino';
+import { RedisCacheBus } from '../adapters/redis/index.js';
+import { openPostgresStore, openSqliteStore, type SqlStore } from '../adapters/sql/index.js';
 import { AuditLog } from '../core/audit/index.js';
 import { type CacheBus, InProcessCacheBus } from '../core/cache-bus/index.js';
 import { type Clock, systemClock } from '../core/clock/index.js';
@@ -10,7 +12,10 @@ import { RootKeys } from '../core/root-keys/index.js';
 import type { Store } from '../core/store/index.js';
 import { Verifier } from '../core/verification/index.js';
 import { Workspaces } from '../core/workspaces/index.js';
-import { type Config, ConfigError } from './config.js';
+import type { Config } from './config.js';
+import { Dependencies } from './dependencies.js';
+import { Metrics } from './metrics.js';
+import { redactUrl } from './redact.js';
 
 /** Everything the HTTP layer and the CLI call into, built once from config. */
 export interface Services {
@@ -18,12 +23,16 @@ export interface Services {
   clock: Clock;
   store: Store;
   bus: CacheBus;
+  metrics: Metrics;
+  dependencies: Dependencies;
   audit: AuditLog;
   rootKeys: RootKeys;
   workspaces: Workspaces;
   keyspaces: Keyspaces;
   keys: Keys;
   verifier: Verifier;
+  /** Checks the store with one round trip; false when it cannot be reached. */
+  pingStore(): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -32,26 +41,82 @@ export interface ServiceOverrides {
   clock?: Clock;
   random?: RandomSource;
   bus?: CacheBus;
+  logger?: Logger;
 }
 
-export async function openStore(config: Config): Promise<Store> {
-  if (config.databaseUrl !== undefined)
-    throw new ConfigError(
-      'KEYWARD_DATABASE_URL: PostgreSQL is not supported by this version yet; unset it to use SQLite',
-    );
-  return openSqliteStore(join(config.dataDir, 'keyward.db'));
+const STORE_PING_INTERVAL_MS = 1_000;
+
+/** PostgreSQL when `databaseUrl` is set, SQLite in the data directory otherwise. */
+export async function openStore(config: Config, logger?: Logger): Promise<SqlStore> {
+  if (config.databaseUrl === undefined) return openSqliteStore(join(config.dataDir, 'keyward.db'));
+  try {
+    return await openPostgresStore(config.databaseUrl, {
+      poolSize: config.databasePoolSize,
+      onPoolError: (err) =>
+        logger?.warn({ dependency: 'store', err: err.message }, 'postgres: idle connection lost'),
+    });
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new Error(`postgres (${redactUrl(config.databaseUrl)}): ${reason}`, { cause: err });
+  }
+}
+
+function openBus(config: Config, metrics: Metrics, logger?: Logger): CacheBus {
+  if (config.redisUrl === undefined) return new InProcessCacheBus();
+  const where = redactUrl(config.redisUrl);
+  let lastError = '';
+  return new RedisCacheBus(config.redisUrl, {
+    onError: (err) => {
+      // ioredis retries without end; log each distinct failure once, not once per retry.
+      if (err.message === lastError) return;
+      lastError = err.message;
+      logger?.warn({ dependency: 'redis', url: where, err: err.message }, 'redis: connection error');
+    },
+    onPublishError: (err) => {
+      metrics.invalidationPublishFailures.inc();
+      logger?.error({ dependency: 'redis', err: err.message }, 'redis: invalidation not sent to other nodes');
+    },
+  });
 }
 
 /** The composition root: reads config once, builds the adapters, hands them to core. */
 export async function buildServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
-  if (config.redisUrl !== undefined)
-    throw new ConfigError(
-      'KEYWARD_REDIS_URL: Redis is not supported by this version yet; unset it for one node',
-    );
+  const logger = overrides.logger;
   const clock = overrides.clock ?? systemClock;
   const random = overrides.random ?? secureRandom;
-  const store = overrides.store ?? (await openStore(config));
-  const bus = overrides.bus ?? new InProcessCacheBus();
+  const metrics = new Metrics();
+  const dependencies = new Dependencies(metrics, logger);
+  const store = overrides.store ?? (await openStore(config, logger));
+  const bus = overrides.bus ?? openBus(config, metrics, logger);
+  if (config.redisUrl !== undefined) {
+    dependencies.set('redis', bus.healthy);
+    metrics.cacheBypassed.set(bus.healthy ? 0 : 1);
+    bus.onHealthChange((healthy) => {
+      dependencies.set('redis', healthy);
+      metrics.cacheBypassed.set(healthy ? 0 : 1);
+    });
+    if (bus instanceof RedisCacheBus && !(await bus.ready(3_000)))
+      logger?.warn(
+        { dependency: 'redis' },
+        'redis is not reachable yet: verifying without the cache until it is',
+      );
+  }
+  const ping =
+    'ping' in store && typeof store.ping === 'function' ? () => (store as SqlStore).ping() : async () => {};
+  const pingStore = async () => {
+    try {
+      await ping();
+      dependencies.set('store', true);
+      return true;
+    } catch (err) {
+      dependencies.set('store', false, err instanceof Error ? err.message : String(err));
+      return false;
+    }
+  };
+  await pingStore();
+  const pinger = setInterval(() => void pingStore(), STORE_PING_INTERVAL_MS);
+  pinger.unref();
+
   const audit = new AuditLog(store, clock);
   const rootKeys = new RootKeys(store, audit, bus, clock, random);
   return {
@@ -59,6 +124,8 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
     clock,
     store,
     bus,
+    metrics,
+    dependencies,
     audit,
     rootKeys,
     workspaces: new Workspaces(store, audit, rootKeys, clock, random),
@@ -69,7 +136,9 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
       cacheTtlMs: config.cacheTtlMs,
       negativeTtlMs: 2_000,
     }),
+    pingStore,
     async close() {
+      clearInterval(pinger);
       await bus.close();
       await store.close();
     },

@@ -10,17 +10,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** A URL with any password replaced, for logs and error messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '<unparseable url>';
-  }
-}
-
 /**
  * Starts the server: config → services → bootstrap → HTTP. On an empty store the bootstrap
  * root key is printed once on stdout, on a line of its own starting with `root key: `.
@@ -36,7 +25,7 @@ export async function startServer(
     // Never log credentials, even if a future log call passes headers along.
     redact: ['req.headers.authorization', 'headers.authorization', '*.key', 'key'],
   });
-  const services = await buildServices(config);
+  const services = await buildServices(config, { logger });
   const bootstrapped = await services.workspaces.bootstrap();
   if (bootstrapped) {
     out(`root key: ${bootstrapped.key}`);

@@ -1,4 +1,5 @@
 export { migrateToLatest } from './migrations.js';
+export { openPostgresStore, type PostgresOptions } from './postgres.js';
 export type { Database } from './schema.js';
-export { SqlStore } from './sql-store.js';
+export { isUnavailable, SqlStore } from './sql-store.js';
 export { openSqliteStore } from './sqlite.js';

@@ -124,12 +124,15 @@ const migrations: Record<string, Migration> = {
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** Brings the schema up to date; throws with the failing migration's name if one fails. */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<void> {
+export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Promise<void> {
+  // Kysely looks for its bookkeeping tables in every schema unless told which one: name it, so
+  // a database holding several Keyward schemas (test runs, tenants) migrates each on its own.
   const migrator = new Migrator({
     db,
     provider,
     migrationTableName: 'keyward_migrations',
     migrationLockTableName: 'keyward_migrations_lock',
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import {
   type AuditFilter,
   type AuditRecord,
@@ -14,6 +14,7 @@ import {
   type RootKeyRecord,
   type Store,
   type StoreOps,
+  StoreUnavailable,
   UniqueViolation,
   type WorkspaceRecord,
 } from '../../core/store/index.js';
@@ -35,6 +36,50 @@ function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   // SQLite (better-sqlite3) and PostgreSQL (pg, SQLSTATE 23505).
   return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
+}
+
+// Connection-level failures: the database is down or unreachable, not the query wrong.
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'EPIPE',
+  'SQLITE_BUSY',
+]);
+
+export function isUnavailable(err: unknown): boolean {
+  if (err instanceof StoreUnavailable) return true;
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : '';
+  // SQLSTATE classes 08 (connection exception) and 57P (operator intervention: shutdown).
+  if (UNAVAILABLE_CODES.has(code) || code.startsWith('08') || code.startsWith('57P')) return true;
+  const message = typeof e?.message === 'string' ? e.message : '';
+  return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(
+    message,
+  );
+}
+
+function translate(err: unknown): unknown {
+  return isUnavailable(err) && !(err instanceof StoreUnavailable) ? new StoreUnavailable(err) : err;
+}
+
+/** Every store call either succeeds, fails on its merits, or throws StoreUnavailable. */
+function guarded<T extends object>(target: T): T {
+  return new Proxy(target, {
+    get(t, prop, receiver) {
+      const value = Reflect.get(t, prop, receiver) as unknown;
+      if (typeof value !== 'function' || prop === 'constructor') return value;
+      return async (...args: unknown[]) => {
+        try {
+          return await (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
+        } catch (err) {
+          throw translate(err);
+        }
+      };
+    },
+  });
 }
 
 async function unique<T>(what: string, run: () => Promise<T>): Promise<T> {
@@ -283,20 +328,21 @@ class SqlOps implements StoreOps {
   }
 
   async nextAuditLink(workspaceId: string): Promise<{ seq: number; prevHash: string }> {
-    // Writing the head row first takes its lock on PostgreSQL, so concurrent writers of one
-    // chain queue here instead of both linking to the same predecessor.
+    // Make sure the chain's head row exists (first entry of a workspace), then bump it. The
+    // UPDATE takes the row lock on PostgreSQL, so concurrent writers of one chain queue here
+    // instead of both linking to the same predecessor.
+    await this.db
+      .insertInto('audit_heads')
+      .values({ workspace_id: workspaceId, seq: 0, hash: GENESIS_HASH })
+      .onConflict((oc) => oc.column('workspace_id').doNothing())
+      .execute();
     const bumped = await this.db
       .updateTable('audit_heads')
       .set((eb) => ({ seq: eb('seq', '+', 1) }))
       .where('workspace_id', '=', workspaceId)
       .returning(['seq', 'hash'])
-      .executeTakeFirst();
-    if (bumped) return { seq: Number(bumped.seq), prevHash: bumped.hash };
-    await this.db
-      .insertInto('audit_heads')
-      .values({ workspace_id: workspaceId, seq: 1, hash: GENESIS_HASH })
-      .execute();
-    return { seq: 1, prevHash: GENESIS_HASH };
+      .executeTakeFirstOrThrow();
+    return { seq: Number(bumped.seq), prevHash: bumped.hash };
   }
   async insertAuditEntry(e: AuditRecord): Promise<void> {
     await this.db
@@ -352,12 +398,29 @@ class SqlOps implements StoreOps {
 
 /** The Kysely store: one implementation for every SQL dialect Keyward supports. */
 export class SqlStore extends SqlOps implements Store {
-  constructor(private readonly kysely: Kysely<Database>) {
+  constructor(
+    private readonly kysely: Kysely<Database>,
+    readonly dialect: 'sqlite' | 'postgres',
+  ) {
     super(kysely);
   }
 
+  /** This store with every operation's connection failures translated to StoreUnavailable. */
+  static open(kysely: Kysely<Database>, dialect: 'sqlite' | 'postgres'): SqlStore {
+    return guarded(new SqlStore(kysely, dialect));
+  }
+
+  /** A cheap round trip, for readiness checks. */
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.kysely);
+  }
+
   async transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T> {
-    return this.kysely.transaction().execute((trx) => fn(new SqlOps(trx)));
+    try {
+      return await this.kysely.transaction().execute((trx) => fn(guarded(new SqlOps(trx))));
+    } catch (err) {
+      throw translate(err);
+    }
   }
 
   async close(): Promise<void> {

@@ -24,5 +24,5 @@ export async function openSqliteStore(file: string): Promise<SqlStore> {
     await db.destroy();
     throw err;
   }
-  return new SqlStore(db);
+  return SqlStore.open(db, 'sqlite');
 }

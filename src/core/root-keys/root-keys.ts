@@ -35,6 +35,7 @@ export class RootKeys {
     bus.subscribe((m) => {
       if (m.kind === 'root_key') this.cache.delete(m.hash);
     });
+    bus.onHealthChange(() => this.cache.clear());
   }
 
   /** Resolves a bearer token to a principal; every failure is the same 401. */
@@ -45,7 +46,8 @@ export class RootKeys {
     );
     if (!token || !hasValidChecksum(token)) throw unauthorized;
     const hash = hashKey(token);
-    const cached = this.cache.get(hash);
+    // Without a live bus a revocation on another node could go unheard: read the store.
+    const cached = this.bus.healthy ? this.cache.get(hash) : undefined;
     if (cached) return cached;
     if (cached === null) throw unauthorized;
     const ticket = this.cache.ticket();

@@ -9,5 +9,6 @@ export {
   type PageRequest,
   type Store,
   type StoreOps,
+  StoreUnavailable,
   UniqueViolation,
 } from './store.js';

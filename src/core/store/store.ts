@@ -114,3 +114,14 @@ export class UniqueViolation extends Error {
     this.name = 'UniqueViolation';
   }
 }
+
+/**
+ * Raised by a store whose database cannot be reached. Callers answer 503 and retry later;
+ * verification never turns it into an answer about the key.
+ */
+export class StoreUnavailable extends Error {
+  constructor(cause: unknown) {
+    super('the database is unreachable', { cause });
+    this.name = 'StoreUnavailable';
+  }
+}

@@ -85,7 +85,7 @@ export class Verifier {
 
   constructor(
     private readonly store: Store,
-    bus: CacheBus,
+    private readonly bus: CacheBus,
     private readonly clock: Clock,
     private readonly options: VerifierOptions = DEFAULT_VERIFIER_OPTIONS,
   ) {
@@ -93,6 +93,9 @@ export class Verifier {
     bus.subscribe((m) => {
       if (m.kind === 'key') this.cache.delete(m.hash);
     });
+    // Losing the bus means invalidations may be lost; regaining it means some already were.
+    // Either way what the cache holds can no longer be trusted.
+    bus.onHealthChange(() => this.cache.clear());
   }
 
   async verify(principal: Principal, req: VerifyRequest): Promise<VerifyResult> {
@@ -143,6 +146,11 @@ export class Verifier {
   }
 
   private async lookup(hash: string): Promise<CachedKey | null> {
+    // Fail safe, not fail stale: without a live bus every verification reads the store.
+    if (!this.bus.healthy) {
+      const record = await this.store.getKeyByHash(hash);
+      return record ? compile(record) : null;
+    }
     const cached = this.cache.get(hash);
     if (cached !== undefined) return cached;
     const ticket = this.cache.ticket();

@@ -27,12 +27,17 @@ export const Problem = Type.Object(
   { $id: 'Problem', description: 'RFC 9457 problem details (application/problem+json)' },
 );
 
-const ProblemRef = Type.Unsafe({ $ref: 'Problem#' });
+// Errors are sent as application/problem+json, so the document says that media type (Fastify
+// also picks the serializer by it).
+const ProblemResponse = Type.Unsafe({
+  description: 'RFC 9457 problem details',
+  content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } },
+});
 
 /** The error answers every route can give, for the OpenAPI document. */
 export function errors(...statuses: number[]) {
-  const out: Record<number, typeof ProblemRef> = {};
-  for (const s of [400, 401, 403, 404, 413, 429, 500, 503, ...statuses]) out[s] = ProblemRef;
+  const out: Record<number, typeof ProblemResponse> = {};
+  for (const s of [400, 401, 403, 404, 413, 429, 500, 503, ...statuses]) out[s] = ProblemResponse;
   return out;
 }
 

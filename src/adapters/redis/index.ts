@@ -1,0 +1,1 @@
+export { INVALIDATION_CHANNEL, RedisCacheBus, type RedisCacheBusOptions } from './redis-cache-bus.js';

@@ -1,0 +1,18 @@
+import { afterAll, describe } from 'vitest';
+import { createSchema, postgresUrl, type TestSchema } from '../../../test/support/services.js';
+import { describeStoreContract } from '../../core/store/store.contract.js';
+import { openPostgresStore } from './postgres.js';
+
+const url = postgresUrl();
+const schemas: TestSchema[] = [];
+
+describe.skipIf(!url)('PostgreSQL store', () => {
+  afterAll(async () => {
+    await Promise.all(schemas.map((s) => s.drop()));
+  });
+  describeStoreContract('postgres', async () => {
+    const schema = await createSchema(url ?? '');
+    schemas.push(schema);
+    return openPostgresStore(schema.url, { poolSize: 4 });
+  });
+});

@@ -1,0 +1,39 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+
+/**
+ * The process's Prometheus metrics. Labels are bounded sets (dependency names, states, codes):
+ * never key material, ids, or anything a caller controls.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly dependencyUp = new Gauge({
+    name: 'keyward_dependency_up',
+    help: 'Whether a dependency is reachable (1) or not (0)',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+
+  readonly dependencyStateChanges = new Counter({
+    name: 'keyward_dependency_state_changes_total',
+    help: 'Transitions of a dependency between up and down',
+    labelNames: ['dependency', 'state'] as const,
+    registers: [this.registry],
+  });
+
+  readonly invalidationPublishFailures = new Counter({
+    name: 'keyward_cache_invalidation_publish_failures_total',
+    help: 'Invalidations applied locally that could not be sent to other nodes',
+    registers: [this.registry],
+  });
+
+  readonly cacheBypassed = new Gauge({
+    name: 'keyward_verification_cache_bypassed',
+    help: '1 while the cache bus is down and verification reads the store every time',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'keyward_' });
+  }
+}

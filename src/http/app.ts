@@ -11,6 +11,7 @@ import { auditRoutes } from './routes/audit.js';
 import { keyRoutes } from './routes/keys.js';
 import { keyspaceRoutes } from './routes/keyspaces.js';
 import { operationsRoutes } from './routes/operations.js';
+import { ratelimitRoutes } from './routes/ratelimit.js';
 import { rootKeyRoutes } from './routes/root-keys.js';
 import { verifyRoutes } from './routes/verify.js';
 import { Problem } from './schemas/common.js';
@@ -87,6 +88,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
         { name: 'verification' },
         { name: 'audit' },
         { name: 'root keys' },
+        { name: 'rate limits' },
         { name: 'operations' },
       ],
     },
@@ -103,6 +105,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     await v1.register(verifyRoutes(services));
     await v1.register(auditRoutes(services));
     await v1.register(rootKeyRoutes(services));
+    await v1.register(ratelimitRoutes(services));
   });
 
   await app.ready();

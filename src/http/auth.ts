@@ -20,8 +20,27 @@ function bearer(header: string | undefined): string | undefined {
  * validated: a caller without a valid root key learns nothing, not even what a valid body is.
  */
 export function requireRootKey(scope: FastifyInstance, services: Services): void {
-  scope.addHook('onRequest', async (request) => {
-    request.principal = await services.rootKeys.authenticate(bearer(request.headers.authorization));
+  const limit = services.config.rootKeyRateLimit;
+  const policy = [{ name: 'root_key', limit, windowMs: 1_000 }];
+  scope.addHook('onRequest', async (request, reply) => {
+    const principal = await services.rootKeys.authenticate(bearer(request.headers.authorization));
+    request.principal = principal;
+    if (limit === 0) return;
+    // Keyward protects itself: every root key gets `rootKeyRateLimit` calls a second, per node.
+    const decision = services.apiLimiter.decide(`rk:${principal.rootKeyId}`, policy, 1);
+    const result = decision.results[0];
+    if (!result) return;
+    const resetSeconds = Math.max(0, Math.ceil((result.resetAt - services.clock.now()) / 1000));
+    // IETF draft-ietf-httpapi-ratelimit-headers: RateLimit-Policy and RateLimit.
+    reply.header('ratelimit-policy', `"root_key";q=${limit};w=1`);
+    reply.header('ratelimit', `"root_key";r=${result.remaining};t=${resetSeconds}`);
+    if (!decision.success) {
+      reply.header('retry-after', String(Math.max(1, resetSeconds)));
+      throw new KeywardError(
+        'RATE_LIMITED',
+        `This root key is limited to ${limit} calls a second; retry after ${Math.max(1, resetSeconds)} s`,
+      );
+    }
   });
 }
 

@@ -24,12 +24,12 @@ export function validatorCompiler(): FastifySchemaCompiler<unknown> {
     const ajv = httpPart === 'body' ? strict : coercing;
     const validate = ajv.compile(schema as object);
     // `body: Type.Optional(…)` (POST …/revoke, …/rotate) means the body may be absent; Fastify
-    // validates an absent body as `undefined` against the object schema, which would refuse it.
+    // validates an absent body as `null` against the object schema, which would refuse it.
     if (httpPart === 'body' && (schema as { '~optional'?: unknown })['~optional'] === true) {
       // Fastify reads the failures from the function's `errors`, as Ajv leaves them.
       const optional = Object.assign(
         (data: unknown) => {
-          const ok = data === undefined || validate(data);
+          const ok = data === undefined || data === null || validate(data);
           optional.errors = ok ? null : validate.errors;
           return ok;
         },

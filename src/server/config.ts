@@ -58,6 +58,12 @@ export const ConfigSchema = Type.Object({
     default: 100_000,
     description: 'Verification cache entries (KEYWARD_CACHE_SIZE)',
   }),
+  rootKeyRateLimit: Type.Integer({
+    minimum: 0,
+    default: 50_000,
+    description:
+      'Calls a second each root key may make, per node; 0 turns the limit off (KEYWARD_ROOT_KEY_RATE_LIMIT)',
+  }),
   cacheTtlMs: Type.Integer({
     minimum: 0,
     default: 60_000,
@@ -80,13 +86,21 @@ const ENV: Record<string, keyof Config> = {
   KEYWARD_DATABASE_URL: 'databaseUrl',
   KEYWARD_REDIS_URL: 'redisUrl',
   KEYWARD_DATABASE_POOL_SIZE: 'databasePoolSize',
+  KEYWARD_ROOT_KEY_RATE_LIMIT: 'rootKeyRateLimit',
   KEYWARD_LOG_LEVEL: 'logLevel',
   KEYWARD_BODY_LIMIT: 'bodyLimit',
   KEYWARD_CACHE_SIZE: 'cacheSize',
   KEYWARD_CACHE_TTL_MS: 'cacheTtlMs',
 };
 
-const NUMERIC = new Set<keyof Config>(['port', 'bodyLimit', 'cacheSize', 'cacheTtlMs', 'databasePoolSize']);
+const NUMERIC = new Set<keyof Config>([
+  'port',
+  'bodyLimit',
+  'cacheSize',
+  'cacheTtlMs',
+  'databasePoolSize',
+  'rootKeyRateLimit',
+]);
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.js';
 
-export type Dependency = 'store' | 'redis';
+export type Dependency = 'store' | 'redis' | 'redis_ratelimit';
 
 export interface DependencyState {
   status: 'up' | 'down';

@@ -27,6 +27,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly rateLimitFallback = new Gauge({
+    name: 'keyward_ratelimit_fallback',
+    help: '1 while Redis is unreachable and rate limits run on a per-node share of each limit',
+    registers: [this.registry],
+  });
+
   readonly cacheBypassed = new Gauge({
     name: 'keyward_verification_cache_bypassed',
     help: '1 while the cache bus is down and verification reads the store every time',

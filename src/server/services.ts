@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { RedisCacheBus } from '../adapters/redis/index.js';
+import { RedisCacheBus, RedisRateLimiter } from '../adapters/redis/index.js';
 import { openPostgresStore, openSqliteStore, type SqlStore } from '../adapters/sql/index.js';
 import { AuditLog } from '../core/audit/index.js';
 import { type CacheBus, InProcessCacheBus } from '../core/cache-bus/index.js';
@@ -8,6 +8,7 @@ import { type Clock, systemClock } from '../core/clock/index.js';
 import { type RandomSource, secureRandom } from '../core/crypto/index.js';
 import { Keys } from '../core/keys/index.js';
 import { Keyspaces } from '../core/keyspaces/index.js';
+import { MemoryRateLimiter, type RateLimiter, StandaloneLimits } from '../core/ratelimit/index.js';
 import { RootKeys } from '../core/root-keys/index.js';
 import type { Store } from '../core/store/index.js';
 import { Verifier } from '../core/verification/index.js';
@@ -23,6 +24,11 @@ export interface Services {
   clock: Clock;
   store: Store;
   bus: CacheBus;
+  /** Rate limits of keys and of `POST /v1/ratelimit`: Redis when configured, else in-process. */
+  limiter: RateLimiter;
+  /** Keyward's own protection, per root key and per node. */
+  apiLimiter: MemoryRateLimiter;
+  standaloneLimits: StandaloneLimits;
   metrics: Metrics;
   dependencies: Dependencies;
   audit: AuditLog;
@@ -41,6 +47,7 @@ export interface ServiceOverrides {
   clock?: Clock;
   random?: RandomSource;
   bus?: CacheBus;
+  limiter?: RateLimiter;
   logger?: Logger;
 }
 
@@ -79,6 +86,34 @@ function openBus(config: Config, metrics: Metrics, logger?: Logger): CacheBus {
   });
 }
 
+function openLimiter(
+  config: Config,
+  clock: Clock,
+  metrics: Metrics,
+  dependencies: Dependencies,
+  logger?: Logger,
+): RateLimiter {
+  if (config.redisUrl === undefined) return new MemoryRateLimiter(clock);
+  let lastError = '';
+  const limiter: RedisRateLimiter = new RedisRateLimiter(config.redisUrl, clock, {
+    onHealthChange: (healthy) => {
+      metrics.rateLimitFallback.set(healthy ? 0 : 1);
+      dependencies.set('redis_ratelimit', healthy);
+      if (!healthy)
+        logger?.warn(
+          { dependency: 'redis', nodes: limiter.nodes },
+          'rate limits fall back to a per-node share of each limit until redis is back',
+        );
+    },
+    onError: (err) => {
+      if (err.message === lastError) return;
+      lastError = err.message;
+      logger?.warn({ dependency: 'redis', err: err.message }, 'redis (rate limits): error');
+    },
+  });
+  return limiter;
+}
+
 /** The composition root: reads config once, builds the adapters, hands them to core. */
 export async function buildServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
   const logger = overrides.logger;
@@ -89,17 +124,17 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
   const store = overrides.store ?? (await openStore(config, logger));
   const bus = overrides.bus ?? openBus(config, metrics, logger);
   if (config.redisUrl !== undefined) {
-    dependencies.set('redis', bus.healthy);
-    metrics.cacheBypassed.set(bus.healthy ? 0 : 1);
-    bus.onHealthChange((healthy) => {
-      dependencies.set('redis', healthy);
-      metrics.cacheBypassed.set(healthy ? 0 : 1);
-    });
     if (bus instanceof RedisCacheBus && !(await bus.ready(3_000)))
       logger?.warn(
         { dependency: 'redis' },
         'redis is not reachable yet: verifying without the cache until it is',
       );
+    const track = (healthy: boolean) => {
+      dependencies.set('redis', healthy);
+      metrics.cacheBypassed.set(healthy ? 0 : 1);
+    };
+    track(bus.healthy);
+    bus.onHealthChange(track);
   }
   const ping =
     'ping' in store && typeof store.ping === 'function' ? () => (store as SqlStore).ping() : async () => {};
@@ -117,6 +152,10 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
   const pinger = setInterval(() => void pingStore(), STORE_PING_INTERVAL_MS);
   pinger.unref();
 
+  const limiter = overrides.limiter ?? openLimiter(config, clock, metrics, dependencies, logger);
+  if (limiter instanceof RedisRateLimiter) await limiter.ready(3_000);
+  const apiLimiter = new MemoryRateLimiter(clock);
+
   const audit = new AuditLog(store, clock);
   const rootKeys = new RootKeys(store, audit, bus, clock, random);
   return {
@@ -131,7 +170,10 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
     workspaces: new Workspaces(store, audit, rootKeys, clock, random),
     keyspaces: new Keyspaces(store, audit, clock, random),
     keys: new Keys(store, audit, bus, clock, random),
-    verifier: new Verifier(store, bus, clock, {
+    limiter,
+    apiLimiter,
+    standaloneLimits: new StandaloneLimits(limiter),
+    verifier: new Verifier(store, bus, clock, limiter, {
       cacheSize: config.cacheSize,
       cacheTtlMs: config.cacheTtlMs,
       negativeTtlMs: 2_000,
@@ -139,6 +181,8 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
     pingStore,
     async close() {
       clearInterval(pinger);
+      await limiter.close();
+      await apiLimiter.close();
       await bus.close();
       await store.close();
     },

@@ -3,6 +3,8 @@ import type { CacheBus, Invalidation, InvalidationHandler } from '../../core/cac
 
 export const INVALIDATION_CHANNEL = 'keyward:invalidate';
 const PUBLISH_TIMEOUT_MS = 1_000;
+/** Undelivered invalidations kept for re-sending; beyond this the oldest are dropped. */
+const MAX_PENDING = 10_000;
 
 export interface RedisCacheBusOptions {
   /** Told about failures to deliver an invalidation to other nodes (the local node applied it). */
@@ -28,6 +30,8 @@ export class RedisCacheBus implements CacheBus {
   private readonly healthListeners: ((healthy: boolean) => void)[] = [];
   private subscribed = false;
   private closed = false;
+  /** Invalidations not yet delivered to Redis, re-sent as soon as the publishing connection is back. */
+  private readonly pending = new Map<string, Invalidation>();
 
   constructor(
     url: string,
@@ -54,6 +58,7 @@ export class RedisCacheBus implements CacheBus {
       );
     });
     for (const event of ['close', 'end', 'reconnecting']) this.sub.on(event, () => this.setHealthy(false));
+    this.pub.on('ready', () => void this.flushPending());
   }
 
   get healthy(): boolean {
@@ -84,20 +89,76 @@ export class RedisCacheBus implements CacheBus {
   async publish(message: Invalidation): Promise<void> {
     // Local first: this node is clean before the caller is answered, whatever Redis does.
     for (const h of this.handlers) h(message);
-    let timer: NodeJS.Timeout | undefined;
+    if (this.closed) return;
     try {
-      await Promise.race([
-        this.pub.publish(INVALIDATION_CHANNEL, JSON.stringify(message)),
-        new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error('publish timed out')), PUBLISH_TIMEOUT_MS);
-        }),
-      ]);
+      await this.send(message, Date.now() + PUBLISH_TIMEOUT_MS);
     } catch (err) {
-      // Other nodes whose subscription is down already distrust their caches; those still
-      // subscribed to a Redis we cannot reach see the change within their cache TTL at worst.
+      // Kept and re-sent when the publishing connection is back, so a node still subscribed
+      // hears of the change late rather than never. Nodes whose subscription is down already
+      // distrust their caches and drop them when it returns.
+      this.defer(message);
       this.options.onPublishError?.(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  private async send(message: Invalidation, deadline: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('publish timed out')), Math.max(0, deadline - Date.now()));
+    });
+    try {
+      // Only the publishing connection dropped while our subscription is live (Redis is up: an
+      // idle-client timeout, a CLIENT KILL, a reset): it reconnects within a retry step, so wait
+      // for it rather than let other nodes keep a stale "valid" answer.
+      if (this.pub.status !== 'ready' && this.subscribed) await Promise.race([this.pubReady(), timeout]);
+      await Promise.race([this.pub.publish(INVALIDATION_CHANNEL, JSON.stringify(message)), timeout]);
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** Resolves when the publishing connection is ready; rejects if our subscription drops meanwhile. */
+  private pubReady(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        this.pub.off('ready', onReady);
+        const i = this.healthListeners.indexOf(onHealth);
+        if (i >= 0) this.healthListeners.splice(i, 1);
+      };
+      const onReady = () => {
+        done();
+        resolve();
+      };
+      const onHealth = (healthy: boolean) => {
+        if (healthy) return;
+        done();
+        reject(new Error('redis is unreachable'));
+      };
+      this.pub.on('ready', onReady);
+      this.healthListeners.push(onHealth);
+    });
+  }
+
+  private defer(message: Invalidation): void {
+    const id = `${message.kind}:${message.hash}`;
+    this.pending.delete(id);
+    this.pending.set(id, message);
+    if (this.pending.size > MAX_PENDING) {
+      const oldest = this.pending.keys().next();
+      if (!oldest.done) this.pending.delete(oldest.value);
+    }
+  }
+
+  private async flushPending(): Promise<void> {
+    for (const [id, message] of [...this.pending]) {
+      if (this.closed || this.pub.status !== 'ready') return;
+      try {
+        await this.pub.publish(INVALIDATION_CHANNEL, JSON.stringify(message));
+        // A newer deferral of the same message stays pending only if it came after this send.
+        if (this.pending.get(id) === message) this.pending.delete(id);
+      } catch {
+        return; // still pending; the next 'ready' tries again
+      }
     }
   }
 

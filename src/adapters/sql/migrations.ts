@@ -121,6 +121,82 @@ const migrations: Record<string, Migration> = {
   },
 };
 
+migrations['0002_events'] = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('events')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('workspace_id', 'text', (c) => c.notNull())
+      .addColumn('type', 'text', (c) => c.notNull())
+      .addColumn('data', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('events_by_workspace')
+      .on('events')
+      .columns(['workspace_id', 'created_at'])
+      .execute();
+  },
+};
+
+// The vault: secrets (one row per path), their sealed versions, and the master-key check value.
+migrations['0003_vault'] = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('secrets')
+      .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id'))
+      .addColumn('path', 'text', (c) => c.notNull())
+      .addColumn('meta', 'text', (c) => c.notNull())
+      .addColumn('rotation', 'text')
+      .addColumn('latest_version', 'bigint', (c) => c.notNull())
+      .addColumn('current_version', 'bigint')
+      .addColumn('pending_version', 'bigint')
+      .addColumn('previous_version', 'bigint')
+      .addColumn('current_since', 'bigint')
+      .addColumn('rotation_due_at', 'bigint')
+      .addColumn('rotation_notified_version', 'bigint')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addColumn('deleted_at', 'bigint')
+      .addPrimaryKeyConstraint('secrets_pk', ['workspace_id', 'path'])
+      .execute();
+    await db.schema
+      .createIndex('secrets_by_created')
+      .on('secrets')
+      .columns(['workspace_id', 'created_at', 'path'])
+      .execute();
+    await db.schema.createIndex('secrets_by_rotation_due').on('secrets').column('rotation_due_at').execute();
+
+    await db.schema
+      .createTable('secret_versions')
+      .addColumn('workspace_id', 'text', (c) => c.notNull())
+      .addColumn('path', 'text', (c) => c.notNull())
+      .addColumn('version', 'bigint', (c) => c.notNull())
+      .addColumn('ciphertext', 'text')
+      .addColumn('wrapped_key', 'text')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('created_by', 'text', (c) => c.notNull())
+      .addColumn('destroyed_at', 'bigint')
+      .addPrimaryKeyConstraint('secret_versions_pk', ['workspace_id', 'path', 'version'])
+      .execute();
+
+    await db.schema
+      .createTable('vault_master_key')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('check_value', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('rotated_at', 'bigint')
+      .execute();
+  },
+};
+
+migrations['0004_credit_refill_day_and_threshold'] = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema.alterTable('key_credits').addColumn('refill_day', 'integer').execute();
+    await db.schema.alterTable('key_credits').addColumn('low_threshold', 'bigint').execute();
+  },
+};
+
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 /** Brings the schema up to date; throws with the failing migration's name if one fails. */

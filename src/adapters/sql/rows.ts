@@ -117,17 +117,26 @@ export function fromKey(k: KeyRecord): KeysTable {
   };
 }
 
-type CreditCols = Pick<KeyCreditsTable, 'remaining' | 'refill_amount' | 'refill_interval'>;
+type CreditCols = Pick<
+  KeyCreditsTable,
+  'remaining' | 'refill_amount' | 'refill_interval' | 'refill_day' | 'low_threshold'
+>;
 
 export function toCredits(c: { [K in keyof CreditCols]: CreditCols[K] | null }): Credits | null {
   if (c.remaining === null) return null;
-  return {
+  const credits: Credits = {
     remaining: num(c.remaining),
     refill:
       c.refill_amount !== null && c.refill_interval !== null
-        ? { amount: num(c.refill_amount), interval: c.refill_interval as 'daily' | 'monthly' }
+        ? {
+            amount: num(c.refill_amount),
+            interval: c.refill_interval as 'daily' | 'monthly',
+            ...(c.refill_day !== null ? { day: num(c.refill_day) } : {}),
+          }
         : null,
   };
+  if (c.low_threshold !== null) credits.lowThreshold = num(c.low_threshold);
+  return credits;
 }
 
 export function toKeyWithCredits(

@@ -1,3 +1,5 @@
+import type { VaultTables } from './vault-schema.js';
+
 /** Table shapes as Kysely sees them. JSON is kept as text so one schema serves SQLite and PostgreSQL. */
 export interface WorkspacesTable {
   id: string;
@@ -57,6 +59,8 @@ export interface KeyCreditsTable {
   refill_amount: number | null;
   refill_interval: string | null;
   refilled_at: number | null;
+  refill_day: number | null;
+  low_threshold: number | null;
 }
 
 export interface AuditLogTable {
@@ -79,7 +83,15 @@ export interface AuditHeadsTable {
   hash: string;
 }
 
-export interface Database {
+export interface EventsTable {
+  id: string;
+  workspace_id: string;
+  type: string;
+  data: string;
+  created_at: number;
+}
+
+export interface Database extends VaultTables {
   workspaces: WorkspacesTable;
   root_keys: RootKeysTable;
   keyspaces: KeyspacesTable;
@@ -87,4 +99,5 @@ export interface Database {
   key_credits: KeyCreditsTable;
   audit_log: AuditLogTable;
   audit_heads: AuditHeadsTable;
+  events: EventsTable;
 }

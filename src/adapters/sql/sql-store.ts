@@ -3,6 +3,7 @@ import {
   type AuditFilter,
   type AuditRecord,
   type Credits,
+  type EventRecord,
   GENESIS_HASH,
   type KeyFilter,
   type KeyPatch,
@@ -23,12 +24,14 @@ import {
   fromKeyspace,
   fromRootKey,
   toAudit,
+  toCredits,
   toKey,
   toKeyspace,
   toKeyWithCredits,
   toRootKey,
 } from './rows.js';
 import type { Database, KeysTable } from './schema.js';
+import * as vault from './vault-ops.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -110,6 +113,31 @@ function keyColumns(patch: KeyPatch): Partial<KeysTable> {
 /** The store operations over one Kysely handle: the database itself, or a transaction. */
 class SqlOps implements StoreOps {
   constructor(protected readonly db: Db) {}
+
+  // The vault's operations: bodies in vault-ops.ts.
+  getSecret: StoreOps['getSecret'] = (ws, path) => vault.getSecret(this.db, ws, path);
+  insertSecret: StoreOps['insertSecret'] = (s) => vault.insertSecret(this.db, s);
+  updateSecret: StoreOps['updateSecret'] = (ws, path, patch, guard) =>
+    vault.updateSecret(this.db, ws, path, patch, guard);
+  listSecrets: StoreOps['listSecrets'] = (ws, filter) => vault.listSecrets(this.db, ws, filter);
+  insertSecretVersion: StoreOps['insertSecretVersion'] = (v) => vault.insertSecretVersion(this.db, v);
+  getSecretVersion: StoreOps['getSecretVersion'] = (ws, path, v) => vault.getSecretVersion(this.db, ws, path, v);
+  listSecretVersions: StoreOps['listSecretVersions'] = (ws, paths) => vault.listSecretVersions(this.db, ws, paths);
+  deleteSecretVersions: StoreOps['deleteSecretVersions'] = (ws, path, vs) =>
+    vault.deleteSecretVersions(this.db, ws, path, vs);
+  destroySecretVersion: StoreOps['destroySecretVersion'] = (ws, path, v, at) =>
+    vault.destroySecretVersion(this.db, ws, path, v, at);
+  listSecretsDueForRotation: StoreOps['listSecretsDueForRotation'] = (now, limit) =>
+    vault.listSecretsDueForRotation(this.db, now, limit);
+  markSecretRotationNotified: StoreOps['markSecretRotationNotified'] = (ws, path, v) =>
+    vault.markSecretRotationNotified(this.db, ws, path, v);
+  countWrappedKeys: StoreOps['countWrappedKeys'] = () => vault.countWrappedKeys(this.db);
+  scanWrappedKeys: StoreOps['scanWrappedKeys'] = (after, limit) => vault.scanWrappedKeys(this.db, after, limit);
+  updateWrappedKey: StoreOps['updateWrappedKey'] = (p, k) => vault.updateWrappedKey(this.db, p, k);
+  getMasterKeyCheck: StoreOps['getMasterKeyCheck'] = () => vault.getMasterKeyCheck(this.db);
+  insertMasterKeyCheck: StoreOps['insertMasterKeyCheck'] = (c, at) => vault.insertMasterKeyCheck(this.db, c, at);
+  replaceMasterKeyCheck: StoreOps['replaceMasterKeyCheck'] = (c, at) =>
+    vault.replaceMasterKeyCheck(this.db, c, at);
 
   async insertWorkspace(ws: WorkspaceRecord): Promise<void> {
     await unique('workspace name', () =>
@@ -206,6 +234,7 @@ class SqlOps implements StoreOps {
   async updateKeyspace(workspaceId: string, id: string, patch: KeyspacePatch): Promise<void> {
     const set: Partial<Database['keyspaces']> = { updated_at: patch.updatedAt };
     if (patch.name !== undefined) set.name = patch.name;
+    if (patch.prefix !== undefined) set.prefix = patch.prefix;
     if (patch.defaults !== undefined) set.defaults = JSON.stringify(patch.defaults);
     if (patch.rotation !== undefined) set.rotation = JSON.stringify(patch.rotation);
     await unique('keyspace name', () =>
@@ -239,12 +268,18 @@ class SqlOps implements StoreOps {
       .selectFrom('keys')
       .leftJoin('key_credits', 'key_credits.lineage_id', 'keys.lineage_id')
       .selectAll('keys')
-      .select(['key_credits.remaining', 'key_credits.refill_amount', 'key_credits.refill_interval']);
+      .select([
+        'key_credits.remaining',
+        'key_credits.refill_amount',
+        'key_credits.refill_interval',
+        'key_credits.refill_day',
+        'key_credits.low_threshold',
+      ]);
   }
 
   async insertKey(key: KeyRecord, credits: Credits | null): Promise<void> {
     await unique('key', () => this.db.insertInto('keys').values(fromKey(key)).execute());
-    if (credits && key.lineageId === key.id) await this.setCredits(key.lineageId, credits);
+    if (credits && key.lineageId === key.id) await this.setCredits(key.lineageId, credits, key.createdAt);
   }
   async getKey(workspaceId: string, id: string): Promise<KeyWithCredits | undefined> {
     const r = await this.keysWithCredits()
@@ -253,9 +288,9 @@ class SqlOps implements StoreOps {
       .executeTakeFirst();
     return r && toKeyWithCredits(r);
   }
-  async getKeyByHash(hash: string): Promise<KeyRecord | undefined> {
-    const r = await this.db.selectFrom('keys').selectAll().where('hash', '=', hash).executeTakeFirst();
-    return r && toKey(r);
+  async getKeyByHash(hash: string): Promise<KeyWithCredits | undefined> {
+    const r = await this.keysWithCredits().where('keys.hash', '=', hash).executeTakeFirst();
+    return r && toKeyWithCredits(r);
   }
   async listKeys(workspaceId: string, f: KeyFilter, page: PageRequest): Promise<KeyWithCredits[]> {
     let q = this.keysWithCredits()
@@ -310,7 +345,7 @@ class SqlOps implements StoreOps {
       .executeTakeFirst();
     if (!left) await this.db.deleteFrom('key_credits').where('lineage_id', '=', row.lineage_id).execute();
   }
-  async setCredits(lineageId: string, credits: Credits | null): Promise<void> {
+  async setCredits(lineageId: string, credits: Credits | null, at: number): Promise<void> {
     if (!credits) {
       await this.db.deleteFrom('key_credits').where('lineage_id', '=', lineageId).execute();
       return;
@@ -319,12 +354,73 @@ class SqlOps implements StoreOps {
       remaining: credits.remaining,
       refill_amount: credits.refill?.amount ?? null,
       refill_interval: credits.refill?.interval ?? null,
+      refill_day: credits.refill?.day ?? null,
+      low_threshold: credits.lowThreshold ?? null,
+      refilled_at: at,
     };
     await this.db
       .insertInto('key_credits')
-      .values({ lineage_id: lineageId, refilled_at: null, ...cols })
+      .values({ lineage_id: lineageId, ...cols })
       .onConflict((oc) => oc.column('lineage_id').doUpdateSet(cols))
       .execute();
+  }
+
+  async adjustCredits(lineageId: string, delta: number): Promise<Credits | undefined> {
+    const row = await this.db
+      .updateTable('key_credits')
+      .set((eb) => ({
+        remaining: eb
+          .case()
+          .when(eb('remaining', '+', delta), '<', 0)
+          .then(0)
+          .else(eb('remaining', '+', delta))
+          .end(),
+      }))
+      .where('lineage_id', '=', lineageId)
+      .returning(['remaining', 'refill_amount', 'refill_interval', 'refill_day', 'low_threshold'])
+      .executeTakeFirst();
+    return row ? (toCredits(row) ?? undefined) : undefined;
+  }
+
+  async spendCredits(
+    lineageId: string,
+    cost: number,
+    refillPeriodStart: number | null,
+  ): Promise<{ ok: boolean; remaining: number } | undefined> {
+    if (refillPeriodStart !== null) {
+      // Idempotent across nodes: only the first caller after the period starts finds it due.
+      await this.db
+        .updateTable('key_credits')
+        .set({
+          // A refill raises the balance to the amount; it never lowers a larger balance.
+          remaining: sql<number>`case when remaining > refill_amount then remaining else refill_amount end`,
+          refilled_at: refillPeriodStart,
+        })
+        .where('lineage_id', '=', lineageId)
+        .where('refill_amount', 'is not', null)
+        .where((eb) => eb.or([eb('refilled_at', 'is', null), eb('refilled_at', '<', refillPeriodStart)]))
+        .execute();
+    }
+    if (cost > 0) {
+      // One conditional UPDATE: the balance check and the spend cannot be separated by
+      // another request, so the balance never goes below zero.
+      const spent = await this.db
+        .updateTable('key_credits')
+        .set((eb) => ({ remaining: eb('remaining', '-', cost) }))
+        .where('lineage_id', '=', lineageId)
+        .where('remaining', '>=', cost)
+        .returning('remaining')
+        .executeTakeFirst();
+      if (spent) return { ok: true, remaining: Number(spent.remaining) };
+    }
+    const row = await this.db
+      .selectFrom('key_credits')
+      .select('remaining')
+      .where('lineage_id', '=', lineageId)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const remaining = Number(row.remaining);
+    return { ok: cost === 0 && remaining > 0, remaining };
   }
 
   async nextAuditLink(workspaceId: string): Promise<{ seq: number; prevHash: string }> {
@@ -385,6 +481,33 @@ class SqlOps implements StoreOps {
       .limit(limit)
       .execute();
     return rows.map(toAudit);
+  }
+  async recordEvent(e: EventRecord): Promise<void> {
+    await this.db
+      .insertInto('events')
+      .values({
+        id: e.id,
+        workspace_id: e.workspaceId,
+        type: e.type,
+        data: JSON.stringify(e.data),
+        created_at: e.createdAt,
+      })
+      .execute();
+  }
+  async listEvents(
+    workspaceId: string,
+    filter: { type?: string | undefined; limit: number },
+  ): Promise<EventRecord[]> {
+    let q = this.db.selectFrom('events').selectAll().where('workspace_id', '=', workspaceId);
+    if (filter.type !== undefined) q = q.where('type', '=', filter.type);
+    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
+    return rows.map((r) => ({
+      id: r.id,
+      workspaceId: r.workspace_id,
+      type: r.type,
+      data: JSON.parse(r.data) as Record<string, unknown>,
+      createdAt: Number(r.created_at),
+    }));
   }
   async auditHead(workspaceId: string): Promise<{ seq: number; hash: string }> {
     const r = await this.db

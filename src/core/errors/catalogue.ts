@@ -19,10 +19,14 @@ export const ERROR_CATALOGUE = {
   KEYSPACE_NOT_EMPTY: { status: 409, title: 'The keyspace still has keys' },
   KEY_NOT_ROTATABLE: { status: 409, title: 'The key cannot be rotated' },
   KEY_REVOKED: { status: 409, title: 'The key is revoked' },
+  SECRET_VERSION_MISMATCH: { status: 409, title: 'The secret is not at the expected version' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  SECRET_TOO_LARGE: { status: 413, title: 'The secret value is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The content type is not supported' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   INTERNAL: { status: 500, title: 'Internal error' },
+  SECRET_DECRYPTION_FAILED: { status: 500, title: 'A stored secret failed authentication' },
+  MASTER_KEY_MISMATCH: { status: 500, title: 'The master key does not open the vault' },
   SERVICE_UNAVAILABLE: { status: 503, title: 'A dependency is unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -7,6 +7,7 @@ export const ID_PREFIXES = {
   keyspace: 'ks',
   key: 'key',
   request: 'req',
+  event: 'evt',
 } as const;
 
 export type IdType = keyof typeof ID_PREFIXES;

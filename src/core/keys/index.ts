@@ -9,6 +9,6 @@ export {
   MAX_KEY_LENGTH,
   PREFIX_PATTERN,
 } from './key-format.js';
-export { type KeyInput, MAX_META_BYTES, MAX_META_DEPTH } from './key-input.js';
+export { checkMeta, type KeyInput, MAX_META_BYTES, MAX_META_DEPTH } from './key-input.js';
 export { effectiveStatus, type KeyStatus, type KeyView, keyView } from './key-view.js';
 export { type CreatedKey, type CreditsChange, Keys, type KeyUpdate } from './keys.js';

@@ -32,7 +32,12 @@ export interface CreatedKey {
 }
 
 export type CreditsChange =
-  | { remaining: number; refill?: Credits['refill'] | undefined; increment?: undefined }
+  | {
+      remaining: number;
+      refill?: Credits['refill'] | undefined;
+      lowThreshold?: number | undefined;
+      increment?: undefined;
+    }
   | { increment: number; remaining?: undefined; refill?: undefined };
 
 export interface KeyUpdate extends Omit<KeyInput, 'credits'> {
@@ -125,7 +130,10 @@ export class Keys {
       const ks = await this.loadKeyspace(tx, ctx, keyspaceId);
       if (!ctx.principal.permissions.hasFor('keys.create', ks.id)) throw denied('keys.create');
       const { record, key } = this.mint(ks, input, null);
-      const credits = input.credits ?? null;
+      const threshold = input.credits?.lowThreshold ?? ks.defaults.creditsLowThreshold;
+      const credits = input.credits
+        ? { ...input.credits, ...(threshold !== undefined ? { lowThreshold: threshold } : {}) }
+        : null;
       await tx.insertKey(record, credits);
       await this.audit.append(
         tx,
@@ -182,9 +190,14 @@ export class Keys {
         patch.restrictions = normalizeRestrictions({ ...key.restrictions, ...input.restrictions });
       await tx.updateKey(ctx.principal.workspaceId, id, patch);
       let credits = key.credits;
-      if (input.credits !== undefined) {
+      if (input.credits?.increment !== undefined) {
+        // Atomic in the store, so concurrent top-ups and spends never lose one another.
+        if (!key.credits)
+          throw invalid('/credits/increment', 'needs a key that has credits; set credits.remaining first');
+        credits = (await tx.adjustCredits(key.lineageId, input.credits.increment)) ?? null;
+      } else if (input.credits !== undefined) {
         credits = nextCredits(key.credits, input.credits);
-        await tx.setCredits(key.lineageId, credits);
+        await tx.setCredits(key.lineageId, credits, now);
       }
       const changed: Record<string, unknown> = { ...patch };
       delete changed.updatedAt;
@@ -297,5 +310,10 @@ function nextCredits(current: Credits | null, change: CreditsChange | null): Cre
       throw invalid('/credits/increment', 'needs a key that has credits; set credits.remaining first');
     return { ...current, remaining: Math.max(0, current.remaining + change.increment) };
   }
-  return { remaining: change.remaining, refill: change.refill ?? current?.refill ?? null };
+  const lowThreshold = change.lowThreshold ?? current?.lowThreshold;
+  return {
+    remaining: change.remaining,
+    refill: change.refill !== undefined ? change.refill : (current?.refill ?? null),
+    ...(lowThreshold !== undefined ? { lowThreshold } : {}),
+  };
 }

@@ -4,6 +4,8 @@ export {
   PermissionSet,
   PLAIN_PERMISSIONS,
   type PlainPermission,
+  type SecretAccess,
 } from './permissions.js';
 export type { CallContext, Principal } from './principal.js';
 export { type CreatedRootKey, denied, ROOT_KEY_PREFIX, RootKeys } from './root-keys.js';
+export { compileSecretGlob, type SecretGlob } from './secret-glob.js';

@@ -21,6 +21,7 @@ const CONTRACT_PERMISSIONS = [
   'webhooks.write',
   'alerts.write',
   'root_keys.write',
+  'ratelimit.limit',
 ];
 
 const KEYS_PERMISSIONS = [

@@ -1,4 +1,5 @@
 import { idPattern } from '../ids/index.js';
+import { compileSecretGlob, type SecretGlob } from './secret-glob.js';
 
 /** Permissions that stand alone. `*` grants everything. */
 export const PLAIN_PERMISSIONS = [
@@ -17,10 +18,12 @@ export const PLAIN_PERMISSIONS = [
   'webhooks.write',
   'alerts.write',
   'root_keys.write',
+  'ratelimit.limit',
 ] as const;
 
 export type PlainPermission = (typeof PLAIN_PERMISSIONS)[number];
 export type KeysPermission = Extract<PlainPermission, `keys.${string}`>;
+export type SecretAccess = 'read' | 'write';
 
 const KEYS_NARROWED = new RegExp(
   `^keys\\.(create|read|update|rotate|revoke|delete|verify):${idPattern('keyspace').slice(1)}`,
@@ -36,10 +39,25 @@ export function isValidPermission(p: string): boolean {
 export class PermissionSet {
   private readonly all: boolean;
   private readonly granted: ReadonlySet<string>;
+  private readonly secretGlobs: Record<SecretAccess, SecretGlob[]> = { read: [], write: [] };
 
   constructor(readonly list: readonly string[]) {
     this.granted = new Set(list);
     this.all = this.granted.has('*');
+    for (const p of list) {
+      const m = SECRETS.test(p) ? /^secrets\.(read|write):(.+)$/.exec(p) : null;
+      if (m?.[1] && m[2]) this.secretGlobs[m[1] as SecretAccess].push(compileSecretGlob(m[2]));
+    }
+  }
+
+  /** Whether `secrets.<access>:<glob>` (or `*`) grants this path; see secret-glob.ts for the rules. */
+  canSecret(access: SecretAccess, path: string): boolean {
+    return this.all || this.secretGlobs[access].some((covers) => covers(path));
+  }
+
+  /** Whether any `secrets.<access>` grant is held at all. */
+  hasAnySecret(access: SecretAccess): boolean {
+    return this.all || this.secretGlobs[access].length > 0;
   }
 
   /** Whether `permission` is held for everything (not merely for one keyspace). */
@@ -67,6 +85,12 @@ export class PermissionSet {
   covers(permission: string): boolean {
     if (this.all || this.granted.has(permission)) return true;
     const narrowed = /^(keys\.[a-z]+):/.exec(permission);
-    return narrowed?.[1] !== undefined && this.granted.has(narrowed[1]);
+    if (narrowed?.[1] !== undefined && this.granted.has(narrowed[1])) return true;
+    // A grant over every path (`secrets.read:*` or `:**`) may hand out any narrower one.
+    const secrets = /^(secrets\.(?:read|write)):/.exec(permission);
+    return (
+      secrets?.[1] !== undefined &&
+      (this.granted.has(`${secrets[1]}:*`) || this.granted.has(`${secrets[1]}:**`))
+    );
   }
 }

@@ -12,3 +12,4 @@ export {
   StoreUnavailable,
   UniqueViolation,
 } from './store.js';
+export type * from './vault-store.js';

@@ -1,6 +1,8 @@
+import { emptyVaultState, memoryVaultOps, type VaultState } from './memory-vault.js';
 import type {
   AuditRecord,
   Credits,
+  EventRecord,
   KeyRecord,
   KeyspaceRecord,
   KeyWithCredits,
@@ -18,6 +20,7 @@ import {
   type StoreOps,
   UniqueViolation,
 } from './store.js';
+import type { VaultStoreOps } from './vault-store.js';
 
 interface State {
   workspaces: Map<string, WorkspaceRecord>;
@@ -27,6 +30,9 @@ interface State {
   credits: Map<string, Credits>;
   audit: Map<string, AuditRecord[]>;
   heads: Map<string, { seq: number; hash: string }>;
+  events: EventRecord[];
+  vault: VaultState;
+  refilledAt: Map<string, number>;
 }
 
 const emptyState = (): State => ({
@@ -37,6 +43,9 @@ const emptyState = (): State => ({
   credits: new Map(),
   audit: new Map(),
   heads: new Map(),
+  events: [],
+  vault: emptyVaultState(),
+  refilledAt: new Map(),
 });
 
 function page<T extends { createdAt: number; id: string }>(rows: T[], req: PageRequest): T[] {
@@ -160,14 +169,14 @@ export class MemoryStore implements Store {
   async insertKey(key: KeyRecord, credits: Credits | null): Promise<void> {
     for (const k of this.state.keys.values()) if (k.hash === key.hash) throw new UniqueViolation('key hash');
     this.state.keys.set(key.id, structuredClone(key));
-    if (credits && key.lineageId === key.id) this.state.credits.set(key.lineageId, structuredClone(credits));
+    if (credits && key.lineageId === key.id) await this.setCredits(key.lineageId, credits, key.createdAt);
   }
   async getKey(workspaceId: string, id: string): Promise<KeyWithCredits | undefined> {
     const k = this.state.keys.get(id);
     return k && k.workspaceId === workspaceId ? this.withCredits(k) : undefined;
   }
-  async getKeyByHash(hash: string): Promise<KeyRecord | undefined> {
-    for (const k of this.state.keys.values()) if (k.hash === hash) return structuredClone(k);
+  async getKeyByHash(hash: string): Promise<KeyWithCredits | undefined> {
+    for (const k of this.state.keys.values()) if (k.hash === hash) return this.withCredits(k);
     return undefined;
   }
   async listKeys(workspaceId: string, filter: KeyFilter, req: PageRequest): Promise<KeyWithCredits[]> {
@@ -191,9 +200,34 @@ export class MemoryStore implements Store {
     const stillUsed = [...this.state.keys.values()].some((o) => o.lineageId === k.lineageId);
     if (!stillUsed) this.state.credits.delete(k.lineageId);
   }
-  async setCredits(lineageId: string, credits: Credits | null): Promise<void> {
-    if (credits) this.state.credits.set(lineageId, structuredClone(credits));
-    else this.state.credits.delete(lineageId);
+  async setCredits(lineageId: string, credits: Credits | null, at: number): Promise<void> {
+    if (credits) {
+      this.state.credits.set(lineageId, structuredClone(credits));
+      this.state.refilledAt.set(lineageId, at);
+    } else this.state.credits.delete(lineageId);
+  }
+  async adjustCredits(lineageId: string, delta: number): Promise<Credits | undefined> {
+    const c = this.state.credits.get(lineageId);
+    if (!c) return undefined;
+    c.remaining = Math.max(0, c.remaining + delta);
+    return structuredClone(c);
+  }
+  async spendCredits(
+    lineageId: string,
+    cost: number,
+    refillPeriodStart: number | null,
+  ): Promise<{ ok: boolean; remaining: number } | undefined> {
+    const c = this.state.credits.get(lineageId);
+    if (!c) return undefined;
+    const last = this.state.refilledAt.get(lineageId);
+    if (c.refill && refillPeriodStart !== null && (last === undefined || last < refillPeriodStart)) {
+      c.remaining = Math.max(c.remaining, c.refill.amount);
+      this.state.refilledAt.set(lineageId, refillPeriodStart);
+    }
+    if (cost === 0) return { ok: c.remaining > 0, remaining: c.remaining };
+    if (c.remaining < cost) return { ok: false, remaining: c.remaining };
+    c.remaining -= cost;
+    return { ok: true, remaining: c.remaining };
   }
 
   async nextAuditLink(workspaceId: string): Promise<{ seq: number; prevHash: string }> {
@@ -227,9 +261,49 @@ export class MemoryStore implements Store {
       .slice(0, limit)
       .map((e) => structuredClone(e));
   }
+  async recordEvent(event: EventRecord): Promise<void> {
+    this.state.events.push(structuredClone(event));
+  }
+  async listEvents(
+    workspaceId: string,
+    filter: { type?: string | undefined; limit: number },
+  ): Promise<EventRecord[]> {
+    return this.state.events
+      .filter((e) => e.workspaceId === workspaceId && (filter.type === undefined || e.type === filter.type))
+      .reverse()
+      .slice(0, filter.limit)
+      .map((e) => structuredClone(e));
+  }
   async auditHead(workspaceId: string): Promise<{ seq: number; hash: string }> {
     return { ...(this.state.heads.get(workspaceId) ?? { seq: 0, hash: GENESIS_HASH }) };
   }
+
+  // The vault's operations live in memory-vault.ts; these delegate to them.
+  private readonly vaultOps = memoryVaultOps(() => this.state.vault);
+  getSecret: VaultStoreOps['getSecret'] = (...a) => this.vaultOps.getSecret(...a);
+  insertSecret: VaultStoreOps['insertSecret'] = (...a) => this.vaultOps.insertSecret(...a);
+  updateSecret: VaultStoreOps['updateSecret'] = (...a) => this.vaultOps.updateSecret(...a);
+  listSecrets: VaultStoreOps['listSecrets'] = (...a) => this.vaultOps.listSecrets(...a);
+  insertSecretVersion: VaultStoreOps['insertSecretVersion'] = (...a) =>
+    this.vaultOps.insertSecretVersion(...a);
+  getSecretVersion: VaultStoreOps['getSecretVersion'] = (...a) => this.vaultOps.getSecretVersion(...a);
+  listSecretVersions: VaultStoreOps['listSecretVersions'] = (...a) => this.vaultOps.listSecretVersions(...a);
+  deleteSecretVersions: VaultStoreOps['deleteSecretVersions'] = (...a) =>
+    this.vaultOps.deleteSecretVersions(...a);
+  destroySecretVersion: VaultStoreOps['destroySecretVersion'] = (...a) =>
+    this.vaultOps.destroySecretVersion(...a);
+  listSecretsDueForRotation: VaultStoreOps['listSecretsDueForRotation'] = (...a) =>
+    this.vaultOps.listSecretsDueForRotation(...a);
+  markSecretRotationNotified: VaultStoreOps['markSecretRotationNotified'] = (...a) =>
+    this.vaultOps.markSecretRotationNotified(...a);
+  countWrappedKeys: VaultStoreOps['countWrappedKeys'] = () => this.vaultOps.countWrappedKeys();
+  scanWrappedKeys: VaultStoreOps['scanWrappedKeys'] = (...a) => this.vaultOps.scanWrappedKeys(...a);
+  updateWrappedKey: VaultStoreOps['updateWrappedKey'] = (...a) => this.vaultOps.updateWrappedKey(...a);
+  getMasterKeyCheck: VaultStoreOps['getMasterKeyCheck'] = () => this.vaultOps.getMasterKeyCheck();
+  insertMasterKeyCheck: VaultStoreOps['insertMasterKeyCheck'] = (...a) =>
+    this.vaultOps.insertMasterKeyCheck(...a);
+  replaceMasterKeyCheck: VaultStoreOps['replaceMasterKeyCheck'] = (...a) =>
+    this.vaultOps.replaceMasterKeyCheck(...a);
 
   /** Test hook: lets tamper tests edit the chain as an attacker with database access would. */
   tamperAudit(workspaceId: string, edit: (entries: AuditRecord[]) => AuditRecord[]): void {

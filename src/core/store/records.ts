@@ -27,6 +27,8 @@ export interface KeyspaceDefaults {
   ratelimits?: RateLimitSpec[];
   expiresInSeconds?: number;
   scopes?: string[];
+  /** Keys created with credits record `credits.low` when their balance falls below this. */
+  creditsLowThreshold?: number;
 }
 
 export interface RotationPolicy {
@@ -54,11 +56,15 @@ export interface Restrictions {
 export interface CreditRefill {
   amount: number;
   interval: 'daily' | 'monthly';
+  /** Day of the month of a monthly refill (1–31, default 1); a 31 refills on the last day of shorter months. */
+  day?: number;
 }
 
 export interface Credits {
   remaining: number;
   refill: CreditRefill | null;
+  /** A `credits.low` event is recorded when the balance falls below this. */
+  lowThreshold?: number;
 }
 
 /** What is stored for a key: never the plaintext, only its sha256. */
@@ -95,6 +101,20 @@ export interface KeyRecord {
 /** A key with its (lineage-shared) credit balance. */
 export interface KeyWithCredits extends KeyRecord {
   credits: Credits | null;
+}
+
+/**
+ * Something that happened that subscribers (webhooks, SIEM) must hear about. Written in the
+ * same transaction as the change it reports, so nothing is lost between the two (an outbox).
+ */
+export interface EventRecord {
+  id: string;
+  workspaceId: string;
+  /** e.g. `key.revoked`, `credits.low`, `secret.rotation_due`. */
+  type: string;
+  /** Never key material or secret values. */
+  data: Record<string, unknown>;
+  createdAt: number;
 }
 
 export interface AuditRecord {

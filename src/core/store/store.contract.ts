@@ -119,11 +119,17 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       );
       await store.updateKeyspace('ws_aaaaaaaaaaaa', 'ks_111111111111', {
         name: 'renamed',
+        prefix: 'renamed',
         rotation: { maxAgeSeconds: 3600 },
         updatedAt: 50,
       });
       const updated = await store.getKeyspace('ws_aaaaaaaaaaaa', 'ks_111111111111');
-      expect(updated).toMatchObject({ name: 'renamed', rotation: { maxAgeSeconds: 3600 }, updatedAt: 50 });
+      expect(updated).toMatchObject({
+        name: 'renamed',
+        prefix: 'renamed',
+        rotation: { maxAgeSeconds: 3600 },
+        updatedAt: 50,
+      });
       await store.deleteKeyspace('ws_aaaaaaaaaaaa', 'ks_111111111111');
       expect(await store.getKeyspace('ws_aaaaaaaaaaaa', 'ks_111111111111')).toBeUndefined();
     });
@@ -139,7 +145,10 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
           ...key('key_1'),
           credits: { remaining: 5, refill: { amount: 10, interval: 'monthly' } },
         });
-        expect(await store.getKeyByHash('hash-key_1')).toEqual(key('key_1'));
+        expect(await store.getKeyByHash('hash-key_1')).toEqual({
+          ...key('key_1'),
+          credits: { remaining: 5, refill: { amount: 10, interval: 'monthly' } },
+        });
       });
 
       it('never returns a key to another workspace', async () => {
@@ -184,7 +193,7 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
           remaining: 7,
           refill: null,
         });
-        await store.setCredits('key_1', { remaining: 3, refill: null });
+        await store.setCredits('key_1', { remaining: 3, refill: null }, 200);
         expect((await store.getKey('ws_aaaaaaaaaaaa', 'key_1'))?.credits?.remaining).toBe(3);
         await store.deleteKey('ws_aaaaaaaaaaaa', 'key_1');
         expect((await store.getKey('ws_aaaaaaaaaaaa', 'key_2'))?.credits?.remaining).toBe(3);
@@ -338,6 +347,26 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
         expect(entries.map((e) => e.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
         for (let i = 1; i < entries.length; i++) expect(entries[i]?.prevHash).toBe(entries[i - 1]?.hash);
       });
+    });
+
+    it('keeps outbox events per workspace, newest first, filterable by type', async () => {
+      const ev = (id: string, workspaceId: string, type: string, createdAt: number) => ({
+        id,
+        workspaceId,
+        type,
+        data: { keyId: id, nested: { n: createdAt } },
+        createdAt,
+      });
+      await store.recordEvent(ev('evt_1', 'ws_aaaaaaaaaaaa', 'key.revoked', 1));
+      await store.recordEvent(ev('evt_2', 'ws_aaaaaaaaaaaa', 'credits.low', 2));
+      await store.recordEvent(ev('evt_3', 'ws_bbbbbbbbbbbb', 'key.revoked', 3));
+      expect(await store.listEvents('ws_aaaaaaaaaaaa', { limit: 10 })).toEqual([
+        ev('evt_2', 'ws_aaaaaaaaaaaa', 'credits.low', 2),
+        ev('evt_1', 'ws_aaaaaaaaaaaa', 'key.revoked', 1),
+      ]);
+      expect(
+        (await store.listEvents('ws_aaaaaaaaaaaa', { type: 'key.revoked', limit: 10 })).map((e) => e.id),
+      ).toEqual(['evt_1']);
     });
 
     it('commits everything a transaction wrote, or nothing', async () => {

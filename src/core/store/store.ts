@@ -1,12 +1,14 @@
 import type {
   AuditRecord,
   Credits,
+  EventRecord,
   KeyRecord,
   KeyspaceRecord,
   KeyWithCredits,
   RootKeyRecord,
   WorkspaceRecord,
 } from './records.js';
+import type { VaultStoreOps } from './vault-store.js';
 
 /** Newest-first pagination: `after` is the cursor position of the last item already seen. */
 export interface PageRequest {
@@ -46,6 +48,7 @@ export interface KeyPatch {
 
 export interface KeyspacePatch {
   name?: string;
+  prefix?: string;
   defaults?: KeyspaceRecord['defaults'];
   rotation?: KeyspaceRecord['rotation'];
   updatedAt: number;
@@ -56,7 +59,7 @@ export interface KeyspacePatch {
  * one contract suite in `store.contract.ts`. Reads of another workspace's rows are impossible
  * by construction: every lookup by id takes the workspace id too.
  */
-export interface StoreOps {
+export interface StoreOps extends VaultStoreOps {
   insertWorkspace(ws: WorkspaceRecord): Promise<void>;
   getWorkspaceByName(name: string): Promise<WorkspaceRecord | undefined>;
   countWorkspaces(): Promise<number>;
@@ -78,12 +81,27 @@ export interface StoreOps {
   insertKey(key: KeyRecord, credits: Credits | null): Promise<void>;
   getKey(workspaceId: string, id: string): Promise<KeyWithCredits | undefined>;
   /** The verification lookup: one indexed read by hash, across workspaces. */
-  getKeyByHash(hash: string): Promise<KeyRecord | undefined>;
+  getKeyByHash(hash: string): Promise<KeyWithCredits | undefined>;
   listKeys(workspaceId: string, filter: KeyFilter, page: PageRequest): Promise<KeyWithCredits[]>;
   updateKey(workspaceId: string, id: string, patch: KeyPatch): Promise<void>;
   /** Removes the key; its hash no longer resolves. */
   deleteKey(workspaceId: string, id: string): Promise<void>;
-  setCredits(lineageId: string, credits: Credits | null): Promise<void>;
+  /** Sets (or removes) a lineage's credits; `at` counts as the last refill. */
+  setCredits(lineageId: string, credits: Credits | null, at: number): Promise<void>;
+  /** Adds `delta` atomically (never below zero); undefined when the lineage has no credits. */
+  adjustCredits(lineageId: string, delta: number): Promise<Credits | undefined>;
+  /**
+   * The verification spend, atomic against any number of concurrent callers on any node:
+   * first the refill when the balance was last refilled before `refillPeriodStart` (raising it
+   * to the refill amount, never lowering it), then `cost` is taken only if the balance covers
+   * it. Cost 0 spends nothing and succeeds while the balance is above zero. Undefined when the
+   * lineage has no credits.
+   */
+  spendCredits(
+    lineageId: string,
+    cost: number,
+    refillPeriodStart: number | null,
+  ): Promise<{ ok: boolean; remaining: number } | undefined>;
 
   /**
    * Reserves the next sequence number of a workspace's audit chain and returns it with the
@@ -97,6 +115,14 @@ export interface StoreOps {
   /** Entries in ascending `seq` order, from `fromSeq` on, at most `limit`. */
   scanAudit(workspaceId: string, fromSeq: number, limit: number): Promise<AuditRecord[]>;
   auditHead(workspaceId: string): Promise<{ seq: number; hash: string }>;
+
+  /** Appends to the event outbox (inside the transaction of the change it reports). */
+  recordEvent(event: EventRecord): Promise<void>;
+  /** Newest first. */
+  listEvents(
+    workspaceId: string,
+    filter: { type?: string | undefined; limit: number },
+  ): Promise<EventRecord[]>;
 }
 
 export interface Store extends StoreOps {

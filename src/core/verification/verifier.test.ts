@@ -5,8 +5,9 @@ import { ManualClock } from '../clock/index.js';
 import { secureRandom } from '../crypto/index.js';
 import { generateKey, Keys } from '../keys/index.js';
 import { Keyspaces } from '../keyspaces/index.js';
+import { MemoryRateLimiter } from '../ratelimit/index.js';
 import { PermissionSet, type Principal } from '../root-keys/index.js';
-import { type KeyRecord, MemoryStore } from '../store/index.js';
+import { type KeyWithCredits, MemoryStore } from '../store/index.js';
 import { Verifier } from './verifier.js';
 
 /** A memory store that counts verification lookups, to prove what the cache and checksum spare. */
@@ -14,7 +15,7 @@ class CountingStore extends MemoryStore {
   lookups = 0;
   /** When set, the next lookup waits for this promise before answering (to stage races). */
   gate: Promise<void> | null = null;
-  override async getKeyByHash(hash: string): Promise<KeyRecord | undefined> {
+  override async getKeyByHash(hash: string): Promise<KeyWithCredits | undefined> {
     this.lookups++;
     const found = await super.getKeyByHash(hash);
     if (this.gate) await this.gate;
@@ -37,7 +38,11 @@ describe('Verifier', () => {
     bus = new InProcessCacheBus();
     const audit = new AuditLog(store, clock);
     keys = new Keys(store, audit, bus, clock, secureRandom);
-    verifier = new Verifier(store, bus, clock, { cacheSize: 100, cacheTtlMs: 60_000, negativeTtlMs: 2_000 });
+    verifier = new Verifier(store, bus, clock, new MemoryRateLimiter(clock), {
+      cacheSize: 100,
+      cacheTtlMs: 60_000,
+      negativeTtlMs: 2_000,
+    });
     await store.insertWorkspace({ id: 'ws_test00000000', name: 'default', createdAt: 0 });
     principal = {
       workspaceId: 'ws_test00000000',

@@ -1,9 +1,12 @@
 import type { CacheBus } from '../cache-bus/index.js';
 import type { Clock } from '../clock/index.js';
+import { nextRefillAt, refillPeriodStart } from '../credits/index.js';
 import { invalid } from '../errors/index.js';
+import { newId } from '../ids/index.js';
 import { hashKey, hasValidChecksum } from '../keys/key-format.js';
+import type { LimitResult, RateLimiter } from '../ratelimit/index.js';
 import { denied, type Principal } from '../root-keys/index.js';
-import type { KeyRecord, Store } from '../store/index.js';
+import type { Credits, KeyRecord, KeyWithCredits, Store, StoreOps } from '../store/index.js';
 import { type IpRange, inRanges, parseAddress, parseRange } from './ip-ranges.js';
 import { normalizeOrigin } from './origins.js';
 import {
@@ -39,11 +42,21 @@ export interface VerifyRequest {
 /** An expected outcome, never an exception: `valid` is true exactly when `code` is `VALID`. */
 export type VerifyResult =
   | { valid: false; code: 'NOT_FOUND' }
-  | { valid: boolean; code: VerifyCode; key: KeyRecord };
+  | {
+      valid: boolean;
+      code: VerifyCode;
+      key: KeyRecord;
+      /** Each limit's state, when the key has rate limits and they were consulted. */
+      ratelimits?: LimitResult[];
+      /** The balance after this verification, when the key has credits and they were consulted. */
+      credits?: { remaining: number };
+    };
 
 /** A cached key with its restrictions compiled once, so a cache hit does no parsing. */
 interface CachedKey {
   record: KeyRecord;
+  /** The credit settings (the balance itself is never cached: it lives in the store). */
+  credits: Omit<Credits, 'remaining'> | null;
   grant: ScopeGrant;
   ranges: IpRange[] | null;
   origins: ReadonlySet<string> | null;
@@ -65,10 +78,17 @@ export const DEFAULT_VERIFIER_OPTIONS: VerifierOptions = {
 
 const NOT_FOUND: VerifyResult = { valid: false, code: 'NOT_FOUND' };
 
-function compile(record: KeyRecord): CachedKey {
+function compile(withCredits: KeyWithCredits): CachedKey {
+  const { credits, ...record } = withCredits;
   const { ips, origins } = record.restrictions;
   return {
     record,
+    credits: credits
+      ? {
+          refill: credits.refill,
+          ...(credits.lowThreshold !== undefined ? { lowThreshold: credits.lowThreshold } : {}),
+        }
+      : null,
     grant: compileGrant(record.scopes),
     ranges: ips.length > 0 ? ips.map(parseRange) : null,
     origins: origins.length > 0 ? new Set(origins) : null,
@@ -82,11 +102,14 @@ function compile(record: KeyRecord): CachedKey {
 export class Verifier {
   private readonly cache: TtlCache<CachedKey | null>;
   private readonly expressions = new ScopeExpressionCache();
+  /** Per lineage: until when no refill can be due, so most spends skip the refill statement. */
+  private readonly refillCheckedUntil = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
     private readonly bus: CacheBus,
     private readonly clock: Clock,
+    private readonly limiter: RateLimiter,
     private readonly options: VerifierOptions = DEFAULT_VERIFIER_OPTIONS,
   ) {
     this.cache = new TtlCache(options.cacheSize, clock);
@@ -124,7 +147,71 @@ export class Verifier {
       return NOT_FOUND;
     }
     const code = this.check(entry, ip, origin, expression);
-    return { valid: code === 'VALID', code, key: record };
+    if (code !== 'VALID') return { valid: false, code, key: record };
+    return this.meter(entry, req.cost ?? 1);
+  }
+
+  /**
+   * Rate limits, then credits: each is consulted only when everything before it passed, so a
+   * refused request spends no credits. Old and new keys of a rotation share one lineage, hence
+   * one set of counters and one balance.
+   */
+  private async meter(entry: CachedKey, cost: number): Promise<VerifyResult> {
+    const { record } = entry;
+    let ratelimits: LimitResult[] | undefined;
+    if (record.ratelimits.length > 0) {
+      const decision = await this.limiter.limit(`key:${record.lineageId}`, record.ratelimits, cost);
+      ratelimits = decision.results;
+      if (!decision.success) return { valid: false, code: 'RATE_LIMITED', key: record, ratelimits };
+    }
+    if (entry.credits) {
+      const spent = await this.spend(record, entry.credits, cost);
+      if (spent) {
+        const credits = { remaining: spent.remaining };
+        if (!spent.ok)
+          return {
+            valid: false,
+            code: 'USAGE_EXCEEDED',
+            key: record,
+            credits,
+            ...(ratelimits ? { ratelimits } : {}),
+          };
+        return { valid: true, code: 'VALID', key: record, credits, ...(ratelimits ? { ratelimits } : {}) };
+      }
+    }
+    return { valid: true, code: 'VALID', key: record, ...(ratelimits ? { ratelimits } : {}) };
+  }
+
+  private async spend(
+    record: KeyRecord,
+    settings: Omit<Credits, 'remaining'>,
+    cost: number,
+  ): Promise<{ ok: boolean; remaining: number } | undefined> {
+    const now = this.clock.now();
+    let periodStart: number | null = null;
+    if (settings.refill && now >= (this.refillCheckedUntil.get(record.lineageId) ?? 0)) {
+      periodStart = refillPeriodStart(settings.refill, now);
+      if (this.refillCheckedUntil.size > 100_000) this.refillCheckedUntil.clear();
+      this.refillCheckedUntil.set(record.lineageId, nextRefillAt(settings.refill, now));
+    }
+    const threshold = settings.lowThreshold;
+    if (threshold === undefined || cost === 0)
+      return this.store.spendCredits(record.lineageId, cost, periodStart);
+    // With a threshold, the spend and its `credits.low` event commit together: exactly one
+    // request crosses the threshold, and its event cannot be lost.
+    return this.store.transaction(async (tx: StoreOps) => {
+      const spent = await tx.spendCredits(record.lineageId, cost, periodStart);
+      if (spent?.ok && spent.remaining < threshold && spent.remaining + cost >= threshold) {
+        await tx.recordEvent({
+          id: newId('event'),
+          workspaceId: record.workspaceId,
+          type: 'credits.low',
+          data: { keyId: record.id, keyspaceId: record.keyspaceId, remaining: spent.remaining, threshold },
+          createdAt: now,
+        });
+      }
+      return spent;
+    });
   }
 
   private check(
@@ -141,7 +228,6 @@ export class Verifier {
     if (entry.ranges && (ip === null || !inRanges(ip, entry.ranges))) return 'FORBIDDEN';
     if (entry.origins && (origin === null || !entry.origins.has(origin))) return 'FORBIDDEN';
     if (expr && !evaluate(expr, entry.grant)) return 'INSUFFICIENT_SCOPES';
-    // Rate limits, then credits, take their place here (spent only when everything above passed).
     return 'VALID';
   }
 

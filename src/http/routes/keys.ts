@@ -25,7 +25,12 @@ const toMs = (iso: string | null | undefined): number | null | undefined =>
   iso === undefined || iso === null ? iso : Date.parse(iso);
 
 function creditsInput(c: Static<typeof KeyCreate>['credits']): Credits | null | undefined {
-  return c === undefined || c === null ? c : { remaining: c.remaining, refill: c.refill ?? null };
+  if (c === undefined || c === null) return c;
+  return {
+    remaining: c.remaining,
+    refill: c.refill ?? null,
+    ...(c.lowThreshold !== undefined ? { lowThreshold: c.lowThreshold } : {}),
+  };
 }
 
 export function keyRoutes(services: Services): FastifyPluginAsyncTypebox {

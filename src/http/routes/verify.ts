@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { toIsoOrNull } from '../../core/clock/index.js';
+import { toIso, toIsoOrNull } from '../../core/clock/index.js';
 import type { VerifyResult } from '../../core/verification/index.js';
 import type { Services } from '../../server/services.js';
 import { errors } from '../schemas/common.js';
@@ -18,6 +18,17 @@ export function verifyView(r: VerifyResult) {
     meta: k.meta,
     scopes: k.scopes,
     expiresAt: toIsoOrNull(k.expiresAt),
+    ...(r.credits ? { credits: r.credits } : {}),
+    ...(r.ratelimits
+      ? {
+          ratelimits: r.ratelimits.map((l) => ({
+            name: l.name,
+            limit: l.limit,
+            remaining: l.remaining,
+            resetAt: toIso(l.resetAt),
+          })),
+        }
+      : {}),
   };
 }
 

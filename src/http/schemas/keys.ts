@@ -8,12 +8,33 @@ const Refill = Type.Object(
   {
     amount: Type.Integer({ minimum: 1, maximum: 1e12 }),
     interval: Type.Union([Type.Literal('daily'), Type.Literal('monthly')]),
+    day: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 31,
+        description:
+          'Monthly refills: day of the month (default 1); 31 refills on the last day of shorter months',
+      }),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    description: 'Daily at 00:00 UTC or monthly; the balance is raised to `amount`, never lowered',
+  },
 );
 
 const CreditsSet = Type.Object(
-  { remaining: Type.Integer({ minimum: 0, maximum: 1e12 }), refill: Type.Optional(Nullable(Refill)) },
+  {
+    remaining: Type.Integer({ minimum: 0, maximum: 1e12 }),
+    refill: Type.Optional(Nullable(Refill)),
+    lowThreshold: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1e12,
+        description: 'Record a `credits.low` event when the balance falls below this',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 
@@ -104,7 +125,10 @@ const keyProperties = {
   credits: Nullable(
     Type.Object({
       remaining: Type.Integer(),
-      refill: Nullable(Type.Object({ amount: Type.Integer(), interval: Type.String() })),
+      refill: Nullable(
+        Type.Object({ amount: Type.Integer(), interval: Type.String(), day: Type.Optional(Type.Integer()) }),
+      ),
+      lowThreshold: Type.Optional(Type.Integer()),
     }),
   ),
   ratelimits: Type.Array(RateLimitSpec),

@@ -26,6 +26,13 @@ const Defaults = Type.Object(
     ratelimits: Type.Optional(Type.Array(RateLimitSpec, { maxItems: 20 })),
     expiresInSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 * 365 * 86400 })),
     scopes: Type.Optional(GrantedScopes),
+    creditsLowThreshold: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1e12,
+        description: 'Default `credits.lowThreshold` of keys with credits',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,0 +1,1 @@
+export { nextRefillAt, refillPeriodStart } from './refill.js';

@@ -1,0 +1,191 @@
+import { expect } from 'vitest';
+import type { Harness } from '../support/harness.js';
+import { createKey, createKeyspace, uniqueName } from './fixtures.js';
+
+/** Resources of one workspace that the routes below address. */
+export interface World {
+  keyspaceId: string;
+  /** A keyspace without keys, so that deleting it can succeed. */
+  emptyKeyspaceId: string;
+  keyId: string;
+  /** The plaintext of `keyId`. */
+  key: string;
+  rootKeyId: string;
+}
+
+/** Builds a fresh world in the workspace of `rootKey` (which needs `*`). */
+export async function makeWorld(h: Harness, rootKey: string): Promise<World> {
+  const ks = await createKeyspace(h, {}, rootKey);
+  const empty = await createKeyspace(h, {}, rootKey);
+  const key = await createKey(h, ks.id, {}, rootKey);
+  const rk = await h.call('POST', '/v1/root-keys', { permissions: ['keys.verify'] }, rootKey);
+  expect(rk.status).toBe(201);
+  return { keyspaceId: ks.id, emptyKeyspaceId: empty.id, keyId: key.id, key: key.key, rootKeyId: rk.body.id };
+}
+
+export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
+export interface RouteCase {
+  method: Method;
+  /** The path as the OpenAPI document spells it. */
+  path: string;
+  /** What `{id}` names; null for a route that addresses no existing resource. */
+  target: 'keyspaceId' | 'emptyKeyspaceId' | 'keyId' | 'rootKeyId' | null;
+  /** The one permission the route needs. */
+  permission: string;
+  /** A valid body, or undefined for a route without one. */
+  body?: (w: World) => unknown;
+  /** The status of a successful call. */
+  success: number;
+}
+
+/** Every /v1 route. security.test.ts and docs.test.ts check that it matches the app's routes. */
+export const V1_ROUTES: RouteCase[] = [
+  {
+    method: 'POST',
+    path: '/v1/keyspaces',
+    target: null,
+    permission: 'keyspaces.write',
+    body: () => ({ name: uniqueName('new') }),
+    success: 201,
+  },
+  { method: 'GET', path: '/v1/keyspaces', target: null, permission: 'keyspaces.read', success: 200 },
+  {
+    method: 'GET',
+    path: '/v1/keyspaces/{id}',
+    target: 'keyspaceId',
+    permission: 'keyspaces.read',
+    success: 200,
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/keyspaces/{id}',
+    target: 'keyspaceId',
+    permission: 'keyspaces.write',
+    body: () => ({ defaults: { scopes: ['read'] } }),
+    success: 200,
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/keyspaces/{id}',
+    target: 'emptyKeyspaceId',
+    permission: 'keyspaces.write',
+    success: 204,
+  },
+  {
+    method: 'POST',
+    path: '/v1/keyspaces/{id}/keys',
+    target: 'keyspaceId',
+    permission: 'keys.create',
+    body: () => ({ ownerId: 'user_1' }),
+    success: 201,
+  },
+  {
+    method: 'GET',
+    path: '/v1/keyspaces/{id}/keys',
+    target: 'keyspaceId',
+    permission: 'keys.read',
+    success: 200,
+  },
+  { method: 'GET', path: '/v1/keys/{id}', target: 'keyId', permission: 'keys.read', success: 200 },
+  {
+    method: 'PATCH',
+    path: '/v1/keys/{id}',
+    target: 'keyId',
+    permission: 'keys.update',
+    body: () => ({ name: 'renamed' }),
+    success: 200,
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/keys/{id}',
+    target: 'keyId',
+    permission: 'keys.delete',
+    success: 204,
+  },
+  {
+    method: 'POST',
+    path: '/v1/keys/{id}/revoke',
+    target: 'keyId',
+    permission: 'keys.revoke',
+    body: () => ({ reason: 'test' }),
+    success: 200,
+  },
+  {
+    method: 'POST',
+    path: '/v1/keys/{id}/rotate',
+    target: 'keyId',
+    permission: 'keys.rotate',
+    body: () => ({ gracePeriodSeconds: 60 }),
+    success: 201,
+  },
+  {
+    method: 'POST',
+    path: '/v1/keys/verify',
+    target: null,
+    permission: 'keys.verify',
+    body: (w) => ({ key: w.key }),
+    success: 200,
+  },
+  { method: 'GET', path: '/v1/audit', target: null, permission: 'audit.read', success: 200 },
+  { method: 'GET', path: '/v1/audit/verify', target: null, permission: 'audit.read', success: 200 },
+  {
+    method: 'POST',
+    path: '/v1/root-keys',
+    target: null,
+    permission: 'root_keys.write',
+    body: () => ({ permissions: ['root_keys.write'] }),
+    success: 201,
+  },
+  { method: 'GET', path: '/v1/root-keys', target: null, permission: 'root_keys.write', success: 200 },
+  {
+    method: 'POST',
+    path: '/v1/root-keys/{id}/revoke',
+    target: 'rootKeyId',
+    permission: 'root_keys.write',
+    success: 200,
+  },
+  {
+    method: 'POST',
+    path: '/v1/ratelimit',
+    target: null,
+    permission: 'ratelimit.limit',
+    body: () => ({ namespace: 'login', identifier: 'user-1', limit: 10, windowMs: 60_000 }),
+    success: 200,
+  },
+];
+
+export function urlOf(route: RouteCase, world: World): string {
+  return route.target === null ? route.path : route.path.replace('{id}', world[route.target]);
+}
+
+/** The plain permissions of the contract, except `*`. */
+export const PERMISSIONS = [
+  'keyspaces.read',
+  'keyspaces.write',
+  'keys.create',
+  'keys.read',
+  'keys.update',
+  'keys.rotate',
+  'keys.revoke',
+  'keys.delete',
+  'keys.verify',
+  'usage.read',
+  'audit.read',
+  'webhooks.write',
+  'alerts.write',
+  'root_keys.write',
+  'ratelimit.limit',
+];
+
+/** `METHOD path` of every /v1 operation in an OpenAPI document. */
+export function documentedV1Routes(openapi: { paths: Record<string, Record<string, unknown>> }): string[] {
+  const out: string[] = [];
+  for (const [path, ops] of Object.entries(openapi.paths)) {
+    if (!path.startsWith('/v1/')) continue;
+    for (const method of Object.keys(ops))
+      if (['get', 'post', 'put', 'patch', 'delete'].includes(method))
+        out.push(`${method.toUpperCase()} ${path}`);
+  }
+  return out.sort();
+}

@@ -1,0 +1,362 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type Harness, harness } from '../support/harness.js';
+import {
+  breakChecksum,
+  createKey,
+  createKeyspace,
+  expectProblem,
+  forgeKey,
+  SECOND,
+  verify,
+} from './fixtures.js';
+
+describe('POST /v1/keys/verify', () => {
+  let h: Harness;
+  let ks: { id: string };
+  beforeEach(async () => {
+    h = await harness();
+    ks = await createKeyspace(h);
+  });
+  afterEach(async () => h.close());
+
+  describe('VALID', () => {
+    it('answers 200 VALID with the key’s id, keyspace, owner, name, meta, scopes and expiry', async () => {
+      const created = await createKey(h, ks.id, {
+        name: 'ci',
+        ownerId: 'user_1',
+        meta: { plan: 'pro' },
+        scopes: ['docs.read'],
+        expiresAt: '2026-02-01T00:00:00.000Z',
+      });
+
+      const res = await h.call('POST', '/v1/keys/verify', { key: created.key });
+
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({
+        valid: true,
+        code: 'VALID',
+        keyId: created.id,
+        keyspaceId: ks.id,
+        ownerId: 'user_1',
+        name: 'ci',
+        meta: { plan: 'pro' },
+        scopes: ['docs.read'],
+        expiresAt: '2026-02-01T00:00:00.000Z',
+      });
+    });
+
+    it('accepts the key in the keyspace named by keyspaceId', async () => {
+      const created = await createKey(h, ks.id);
+
+      expect((await verify(h, { key: created.key, keyspaceId: ks.id })).code).toBe('VALID');
+    });
+
+    it('accepts a key of the keyspace a narrowed keys.verify:<ksId> root key covers', async () => {
+      const created = await createKey(h, ks.id);
+      const narrowed = await h.rootKeyWith([`keys.verify:${ks.id}`]);
+
+      expect((await verify(h, { key: created.key }, narrowed)).code).toBe('VALID');
+    });
+  });
+
+  describe('NOT_FOUND, always the same bare answer', () => {
+    const NOT_FOUND = { valid: false, code: 'NOT_FOUND' };
+
+    it('for a well-formed key with a correct checksum that was never issued', async () => {
+      expect(await verify(h, { key: forgeKey('kw') })).toEqual(NOT_FOUND);
+    });
+
+    it('for an issued key whose checksum was changed', async () => {
+      const created = await createKey(h, ks.id);
+
+      expect(await verify(h, { key: breakChecksum(created.key) })).toEqual(NOT_FOUND);
+    });
+
+    it.each([
+      ['garbage', 'hello'],
+      ['no prefix', '_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijkl'],
+      ['a too long key', `kw_${'A'.repeat(100)}`],
+      ['characters outside base62', `kw_${'-'.repeat(38)}`],
+    ])('for %s', async (_, key) => {
+      expect(await verify(h, { key })).toEqual(NOT_FOUND);
+    });
+
+    it('for a key of another workspace', async () => {
+      const other = await h.rootKeyWith(['*'], 'other');
+      const foreignKs = await createKeyspace(h, {}, other);
+      const foreign = await createKey(h, foreignKs.id, {}, other);
+
+      expect(await verify(h, { key: foreign.key })).toEqual(NOT_FOUND);
+    });
+
+    it('for a key of another keyspace than keyspaceId', async () => {
+      const otherKs = await createKeyspace(h);
+      const created = await createKey(h, otherKs.id);
+
+      expect(await verify(h, { key: created.key, keyspaceId: ks.id })).toEqual(NOT_FOUND);
+    });
+
+    it('for a key outside the keyspace of a narrowed keys.verify:<ksId> root key', async () => {
+      const otherKs = await createKeyspace(h);
+      const created = await createKey(h, otherKs.id);
+      const narrowed = await h.rootKeyWith([`keys.verify:${ks.id}`]);
+
+      expect(await verify(h, { key: created.key }, narrowed)).toEqual(NOT_FOUND);
+    });
+
+    it('for a deleted key', async () => {
+      const created = await createKey(h, ks.id);
+      await h.call('DELETE', `/v1/keys/${created.id}`);
+
+      expect(await verify(h, { key: created.key })).toEqual(NOT_FOUND);
+    });
+
+    it('for a root key presented as an API key', async () => {
+      expect(await verify(h, { key: h.rootKey })).toEqual(NOT_FOUND);
+    });
+  });
+
+  describe('status codes', () => {
+    it('DISABLED for a disabled key', async () => {
+      const created = await createKey(h, ks.id);
+      await h.call('PATCH', `/v1/keys/${created.id}`, { status: 'disabled' });
+
+      expect(await verify(h, { key: created.key })).toMatchObject({
+        valid: false,
+        code: 'DISABLED',
+        keyId: created.id,
+      });
+    });
+
+    it('REVOKED for a revoked key', async () => {
+      const created = await createKey(h, ks.id);
+      await h.call('POST', `/v1/keys/${created.id}/revoke`, {});
+
+      expect(await verify(h, { key: created.key })).toMatchObject({ valid: false, code: 'REVOKED' });
+    });
+
+    it('EXPIRED from the millisecond the clock reaches expiresAt, VALID the millisecond before', async () => {
+      const created = await createKey(h, ks.id, { expiresAt: '2026-01-15T12:00:10.000Z' });
+      h.clock.advance(10 * SECOND - 1);
+      expect((await verify(h, { key: created.key })).code).toBe('VALID');
+
+      h.clock.advance(1);
+
+      expect(await verify(h, { key: created.key })).toMatchObject({ valid: false, code: 'EXPIRED' });
+    });
+  });
+
+  describe('IP restrictions (FORBIDDEN)', () => {
+    it.each([
+      ['10.0.0.0/8', '10.1.2.3', 'VALID'],
+      ['10.0.0.0/8', '192.168.1.1', 'FORBIDDEN'],
+      ['203.0.113.7', '203.0.113.7', 'VALID'],
+      ['203.0.113.7', '203.0.113.8', 'FORBIDDEN'],
+      ['2001:db8::/32', '2001:db8:1::1', 'VALID'],
+      ['2001:db8::/32', '2001:db9::1', 'FORBIDDEN'],
+      ['2001:db8::/32', '2001:0DB8:0000::0001', 'VALID'],
+      ['10.0.0.0/8', '::ffff:10.1.2.3', 'VALID'],
+      ['10.0.0.0/8', '::ffff:192.168.1.1', 'FORBIDDEN'],
+      ['0.0.0.0/0', '198.51.100.1', 'VALID'],
+    ])('a key restricted to %s verified from %s is %s', async (range, ip, code) => {
+      const created = await createKey(h, ks.id, { restrictions: { ips: [range] } });
+
+      expect((await verify(h, { key: created.key, ip })).code).toBe(code);
+    });
+
+    it('accepts an address in any of several ranges', async () => {
+      const created = await createKey(h, ks.id, { restrictions: { ips: ['10.0.0.0/8', '192.168.0.0/16'] } });
+
+      expect((await verify(h, { key: created.key, ip: '192.168.5.5' })).code).toBe('VALID');
+    });
+
+    it('fails closed: FORBIDDEN when the key has an IP restriction and no ip is given', async () => {
+      const created = await createKey(h, ks.id, { restrictions: { ips: ['10.0.0.0/8'] } });
+
+      expect(await verify(h, { key: created.key })).toMatchObject({ valid: false, code: 'FORBIDDEN' });
+    });
+
+    it('ignores ip for a key without IP restrictions', async () => {
+      const created = await createKey(h, ks.id);
+
+      expect((await verify(h, { key: created.key, ip: '192.168.1.1' })).code).toBe('VALID');
+    });
+  });
+
+  describe('origin restrictions (FORBIDDEN)', () => {
+    it.each([
+      ['https://app.example.com', 'https://app.example.com', 'VALID'],
+      ['https://app.example.com', 'https://evil.example.com', 'FORBIDDEN'],
+      ['https://app.example.com', 'http://app.example.com', 'FORBIDDEN'],
+      ['https://app.example.com', 'https://app.example.com:8443', 'FORBIDDEN'],
+      ['https://app.example.com', 'https://APP.Example.COM', 'VALID'],
+      ['https://app.example.com', 'https://app.example.com:443', 'VALID'],
+      ['https://app.example.com:443', 'https://app.example.com', 'VALID'],
+      ['http://localhost:80', 'http://localhost', 'VALID'],
+      ['http://localhost:8080', 'http://localhost:8080', 'VALID'],
+      ['http://localhost:8080', 'http://localhost', 'FORBIDDEN'],
+    ])('a key restricted to %s verified from %s is %s', async (allowed, origin, code) => {
+      const created = await createKey(h, ks.id, { restrictions: { origins: [allowed] } });
+
+      expect((await verify(h, { key: created.key, origin })).code).toBe(code);
+    });
+
+    it('fails closed: FORBIDDEN when the key has an origin restriction and no origin is given', async () => {
+      const created = await createKey(h, ks.id, { restrictions: { origins: ['https://app.example.com'] } });
+
+      expect(await verify(h, { key: created.key })).toMatchObject({ valid: false, code: 'FORBIDDEN' });
+    });
+  });
+
+  describe('scopes (INSUFFICIENT_SCOPES)', () => {
+    it.each([
+      ['docs.read', 'VALID'],
+      ['docs.read AND billing.read', 'VALID'],
+      ['docs.read AND docs.write', 'INSUFFICIENT_SCOPES'],
+      ['docs.write OR billing.read', 'VALID'],
+      ['docs.write OR admin', 'INSUFFICIENT_SCOPES'],
+      ['docs.write AND (billing.read OR docs.read)', 'INSUFFICIENT_SCOPES'],
+      ['(docs.write OR docs.read) AND billing.read', 'VALID'],
+      // AND binds tighter: (docs.write AND billing.read) OR docs.read.
+      ['docs.write AND billing.read OR docs.read', 'VALID'],
+      ['docs.read OR docs.write AND admin', 'VALID'],
+      ['docs.read and billing.read', 'VALID'],
+      ['docs.write Or billing.read', 'VALID'],
+      ['((docs.read))', 'VALID'],
+    ])('a key with docs.read and billing.read checked for "%s" is %s', async (scopes, code) => {
+      const created = await createKey(h, ks.id, { scopes: ['docs.read', 'billing.read'] });
+
+      expect((await verify(h, { key: created.key, scopes })).code).toBe(code);
+    });
+
+    it.each([
+      [['docs.*'], 'docs.read', 'VALID'],
+      [['docs.*'], 'docs.write', 'VALID'],
+      [['docs.*'], 'docs.pages.edit', 'VALID'],
+      [['docs.*'], 'docs', 'INSUFFICIENT_SCOPES'],
+      [['docs.*'], 'docsx.read', 'INSUFFICIENT_SCOPES'],
+      [['docs.*'], 'billing.read', 'INSUFFICIENT_SCOPES'],
+      [['*'], 'anything.at:all', 'VALID'],
+      [[], 'docs.read', 'INSUFFICIENT_SCOPES'],
+    ])('a key granted %j checked for "%s" is %s', async (granted, scopes, code) => {
+      const created = await createKey(h, ks.id, { scopes: granted });
+
+      expect((await verify(h, { key: created.key, scopes })).code).toBe(code);
+    });
+
+    it.each([
+      'docs.read AND',
+      'AND docs.read',
+      '(docs.read',
+      'docs.read)',
+      'docs.read billing.read',
+      'docs read!',
+      '()',
+      '   ',
+    ])('refuses the malformed expression "%s" with 400 INVALID_SCOPE_EXPRESSION', async (scopes) => {
+      const created = await createKey(h, ks.id);
+
+      const res = await h.call('POST', '/v1/keys/verify', { key: created.key, scopes });
+
+      expectProblem(res, 400, 'INVALID_SCOPE_EXPRESSION');
+    });
+
+    it('refuses a malformed expression even for a key that does not exist', async () => {
+      const res = await h.call('POST', '/v1/keys/verify', { key: forgeKey('kw'), scopes: 'a AND' });
+
+      expectProblem(res, 400, 'INVALID_SCOPE_EXPRESSION');
+    });
+  });
+
+  describe('the order of the checks', () => {
+    it('answers REVOKED for a key that is revoked and expired', async () => {
+      const created = await createKey(h, ks.id, { expiresAt: '2026-01-15T12:00:01.000Z' });
+      await h.call('POST', `/v1/keys/${created.id}/revoke`, {});
+      h.clock.advance(SECOND);
+
+      expect((await verify(h, { key: created.key })).code).toBe('REVOKED');
+    });
+
+    it('answers REVOKED for a key that was disabled, then revoked', async () => {
+      const created = await createKey(h, ks.id);
+      await h.call('PATCH', `/v1/keys/${created.id}`, { status: 'disabled' });
+      await h.call('POST', `/v1/keys/${created.id}/revoke`, {});
+
+      expect((await verify(h, { key: created.key })).code).toBe('REVOKED');
+    });
+
+    it('answers DISABLED for a disabled key verified from a forbidden IP', async () => {
+      const created = await createKey(h, ks.id, { restrictions: { ips: ['10.0.0.0/8'] } });
+      await h.call('PATCH', `/v1/keys/${created.id}`, { status: 'disabled' });
+
+      expect((await verify(h, { key: created.key, ip: '192.168.1.1' })).code).toBe('DISABLED');
+    });
+
+    it('answers DISABLED for a disabled and expired key', async () => {
+      const created = await createKey(h, ks.id, { expiresAt: '2026-01-15T12:00:01.000Z' });
+      await h.call('PATCH', `/v1/keys/${created.id}`, { status: 'disabled' });
+      h.clock.advance(SECOND);
+
+      expect((await verify(h, { key: created.key })).code).toBe('DISABLED');
+    });
+
+    it('answers EXPIRED for an expired key verified from a forbidden IP', async () => {
+      const created = await createKey(h, ks.id, {
+        expiresAt: '2026-01-15T12:00:01.000Z',
+        restrictions: { ips: ['10.0.0.0/8'] },
+      });
+      h.clock.advance(SECOND);
+
+      expect((await verify(h, { key: created.key, ip: '192.168.1.1' })).code).toBe('EXPIRED');
+    });
+
+    it('answers FORBIDDEN for a key verified from a forbidden origin without the scopes asked for', async () => {
+      const created = await createKey(h, ks.id, { restrictions: { origins: ['https://app.example.com'] } });
+
+      const res = await verify(h, { key: created.key, origin: 'https://evil.example.com', scopes: 'admin' });
+
+      expect(res.code).toBe('FORBIDDEN');
+    });
+  });
+
+  describe('bad requests', () => {
+    it.each(['999.1.1.1', 'not-an-ip', '10.0.0.0/8', '01.2.3.4', '1:2:3'])(
+      'refuses ip "%s" with 400',
+      async (ip) => {
+        const created = await createKey(h, ks.id);
+
+        const res = await h.call('POST', '/v1/keys/verify', { key: created.key, ip });
+
+        expectProblem(res, 400, 'VALIDATION_FAILED');
+        expect(res.body.errors).toEqual([{ path: '/ip', message: expect.any(String) }]);
+      },
+    );
+
+    it.each(['ftp://example.com', 'not an origin', 'javascript:alert(1)'])(
+      'refuses origin "%s" with 400',
+      async (origin) => {
+        const created = await createKey(h, ks.id);
+
+        const res = await h.call('POST', '/v1/keys/verify', { key: created.key, origin });
+
+        expectProblem(res, 400, 'VALIDATION_FAILED');
+      },
+    );
+
+    it('refuses a request without key with 400', async () => {
+      const res = await h.call('POST', '/v1/keys/verify', {});
+
+      expectProblem(res, 400, 'VALIDATION_FAILED');
+      expect(res.body.errors).toContainEqual({ path: '/key', message: 'is required' });
+    });
+
+    it('refuses a root key without keys.verify with 403', async () => {
+      const created = await createKey(h, ks.id);
+      const reader = await h.rootKeyWith(['keys.read', 'keys.create']);
+
+      const res = await h.call('POST', '/v1/keys/verify', { key: created.key }, reader);
+
+      expectProblem(res, 403, 'PERMISSION_DENIED');
+    });
+  });
+});

@@ -20,6 +20,12 @@ import type {
   Keyspace as KeyspaceSchema,
 } from '../http/schemas/keyspaces.js';
 import type { RootKey as RootKeySchema } from '../http/schemas/root-keys.js';
+import type {
+  SecretMetadata as SecretMetadataSchema,
+  SecretPut as SecretPutSchema,
+  SecretValue as SecretValueSchema,
+  SecretWritten as SecretWrittenSchema,
+} from '../http/schemas/secrets.js';
 
 export type Keyspace = Static<typeof KeyspaceSchema>;
 export type KeyspaceCreate = Static<typeof KeyspaceCreateSchema>;
@@ -32,3 +38,7 @@ export type VerifyAnswer = Static<typeof VerifyResponseSchema>;
 export type AuditEntry = Static<typeof AuditEntrySchema>;
 export type AuditVerification = Static<typeof AuditVerificationSchema>;
 export type RootKey = Static<typeof RootKeySchema>;
+export type SecretMetadata = Static<typeof SecretMetadataSchema>;
+export type SecretPut = Static<typeof SecretPutSchema>;
+export type SecretValue = Static<typeof SecretValueSchema>;
+export type SecretWritten = Static<typeof SecretWrittenSchema>;

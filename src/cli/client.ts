@@ -41,6 +41,7 @@ export interface ApiClient {
   get<T>(path: string, query?: Query): Promise<T>;
   post<T>(path: string, body?: unknown): Promise<T>;
   patch<T>(path: string, body: unknown): Promise<T>;
+  put<T>(path: string, body: unknown): Promise<T>;
   /** Resolves to null for the usual 204. */
   delete(path: string): Promise<unknown>;
 }
@@ -119,6 +120,7 @@ export function createClient(opts: { url: string; rootKey: string }): ApiClient 
     // Always a JSON body: the server validates action bodies as objects.
     post: (path, body) => request('POST', path, body ?? {}),
     patch: (path, body) => request('PATCH', path, body),
+    put: (path, body) => request('PUT', path, body),
     delete: (path) => request('DELETE', path),
   };
 }

@@ -4,18 +4,24 @@ import { registerAudit } from './commands/audit.js';
 import { registerKeys } from './commands/keys.js';
 import { registerKeyspaces } from './commands/keyspaces.js';
 import { registerRootKeys } from './commands/root-keys.js';
+import { registerRun } from './commands/run.js';
+import { registerSecrets } from './commands/secrets.js';
+import { registerVault } from './commands/vault.js';
 import { registerServe } from './serve.js';
 
 export function buildProgram(): Command {
   const program = new Command('keyward')
     .description('Keyward: issue, verify, rotate, revoke and audit API keys')
     .version('0.1.0')
+    // Program options only before the subcommand: `secrets get PATH --version 3` is the subcommand's.
+    .enablePositionalOptions()
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .addHelpText(
       'after',
       `
-Commands other than serve and root-keys create talk to a running server:
+Commands other than serve, root-keys create and vault rotate-master-key talk to a
+running server:
   KEYWARD_URL       the server (default http://127.0.0.1:7373)
   KEYWARD_ROOT_KEY  a root key, sent as the bearer token (never printed)
 Every command takes --json to print the API's answer unchanged.
@@ -27,6 +33,9 @@ and 1 when keys verify is not VALID or audit verify finds the chain broken.`,
   registerKeys(program);
   registerAudit(program);
   registerRootKeys(program);
+  registerSecrets(program);
+  registerRun(program);
+  registerVault(program);
   return program;
 }
 

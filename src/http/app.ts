@@ -13,6 +13,7 @@ import { keyspaceRoutes } from './routes/keyspaces.js';
 import { operationsRoutes } from './routes/operations.js';
 import { ratelimitRoutes } from './routes/ratelimit.js';
 import { rootKeyRoutes } from './routes/root-keys.js';
+import { secretRoutes } from './routes/secrets.js';
 import { verifyRoutes } from './routes/verify.js';
 import { Problem } from './schemas/common.js';
 import { validatorCompiler } from './validation.js';
@@ -40,8 +41,10 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
 
   app.setValidatorCompiler(validatorCompiler());
   app.decorateRequest('principal', null);
-  app.addHook('onSend', async (req, reply) => {
+  // Synchronous: a promise per response is measurable on the verification hot path.
+  app.addHook('onRequest', (req, reply, done) => {
     reply.header('x-request-id', req.id);
+    done();
   });
 
   // An empty JSON body is "no body" (optional bodies on POST …/revoke), not a parse error.
@@ -89,6 +92,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
         { name: 'audit' },
         { name: 'root keys' },
         { name: 'rate limits' },
+        { name: 'secrets' },
         { name: 'operations' },
       ],
     },
@@ -106,6 +110,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     await v1.register(auditRoutes(services));
     await v1.register(rootKeyRoutes(services));
     await v1.register(ratelimitRoutes(services));
+    await v1.register(secretRoutes(services));
   });
 
   await app.ready();

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { KeywardError } from '../core/errors/index.js';
 import type { CallContext, Principal } from '../core/root-keys/index.js';
 import type { Services } from '../server/services.js';
@@ -22,25 +22,40 @@ function bearer(header: string | undefined): string | undefined {
 export function requireRootKey(scope: FastifyInstance, services: Services): void {
   const limit = services.config.rootKeyRateLimit;
   const policy = [{ name: 'root_key', limit, windowMs: 1_000 }];
-  scope.addHook('onRequest', async (request, reply) => {
-    const principal = await services.rootKeys.authenticate(bearer(request.headers.authorization));
-    request.principal = principal;
-    if (limit === 0) return;
+  const throttle = (principal: Principal, reply: FastifyReply): KeywardError | undefined => {
+    if (limit === 0) return undefined;
     // Keyward protects itself: every root key gets `rootKeyRateLimit` calls a second, per node.
     const decision = services.apiLimiter.decide(`rk:${principal.rootKeyId}`, policy, 1);
     const result = decision.results[0];
-    if (!result) return;
+    if (!result) return undefined;
     const resetSeconds = Math.max(0, Math.ceil((result.resetAt - services.clock.now()) / 1000));
     // IETF draft-ietf-httpapi-ratelimit-headers: RateLimit-Policy and RateLimit.
     reply.header('ratelimit-policy', `"root_key";q=${limit};w=1`);
     reply.header('ratelimit', `"root_key";r=${result.remaining};t=${resetSeconds}`);
-    if (!decision.success) {
-      reply.header('retry-after', String(Math.max(1, resetSeconds)));
-      throw new KeywardError(
-        'RATE_LIMITED',
-        `This root key is limited to ${limit} calls a second; retry after ${Math.max(1, resetSeconds)} s`,
-      );
+    if (decision.success) return undefined;
+    const retry = Math.max(1, resetSeconds);
+    reply.header('retry-after', String(retry));
+    return new KeywardError(
+      'RATE_LIMITED',
+      `This root key is limited to ${limit} calls a second; retry after ${retry} s`,
+    );
+  };
+  // Callback style with a synchronous path for cached root keys: no promise on the hot path.
+  scope.addHook('onRequest', (request, reply, done) => {
+    const token = bearer(request.headers.authorization);
+    const cached = services.rootKeys.authenticateCached(token);
+    if (cached) {
+      request.principal = cached;
+      done(throttle(cached, reply));
+      return;
     }
+    services.rootKeys.authenticate(token).then(
+      (principal) => {
+        request.principal = principal;
+        done(throttle(principal, reply));
+      },
+      (err: Error) => done(err),
+    );
   });
 }
 

@@ -85,5 +85,9 @@ export function problemBody(err: KeywardError, requestId: string) {
 }
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, err: KeywardError): FastifyReply {
-  return reply.code(err.status).type(PROBLEM_CONTENT_TYPE).send(problemBody(err, request.id));
+  return reply
+    .code(err.status)
+    .header('x-request-id', request.id)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(problemBody(err, request.id));
 }

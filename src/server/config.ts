@@ -69,6 +69,30 @@ export const ConfigSchema = Type.Object({
     default: 60_000,
     description: 'Verification cache TTL in ms (KEYWARD_CACHE_TTL_MS)',
   }),
+  masterKey: Type.Optional(
+    Type.String({
+      description:
+        'Vault master key: 32 bytes as base64 (KEYWARD_MASTER_KEY). Unset: KEYWARD_MASTER_KEY_FILE, or with SQLite <dataDir>/master.key (generated on first start)',
+    }),
+  ),
+  masterKeyFile: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: 'File holding the base64 master key (KEYWARD_MASTER_KEY_FILE)',
+    }),
+  ),
+  vaultMaxVersions: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 10,
+    description: 'Versions kept per secret; older unlabelled ones are pruned (KEYWARD_VAULT_MAX_VERSIONS)',
+  }),
+  vaultRotationCheckMs: Type.Integer({
+    minimum: 0,
+    default: 60_000,
+    description:
+      'How often secrets are checked against rotation.maxAgeSeconds, in ms; 0 turns the check off (KEYWARD_VAULT_ROTATION_CHECK_MS)',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -91,6 +115,10 @@ const ENV: Record<string, keyof Config> = {
   KEYWARD_BODY_LIMIT: 'bodyLimit',
   KEYWARD_CACHE_SIZE: 'cacheSize',
   KEYWARD_CACHE_TTL_MS: 'cacheTtlMs',
+  KEYWARD_MASTER_KEY: 'masterKey',
+  KEYWARD_MASTER_KEY_FILE: 'masterKeyFile',
+  KEYWARD_VAULT_MAX_VERSIONS: 'vaultMaxVersions',
+  KEYWARD_VAULT_ROTATION_CHECK_MS: 'vaultRotationCheckMs',
 };
 
 const NUMERIC = new Set<keyof Config>([
@@ -100,6 +128,8 @@ const NUMERIC = new Set<keyof Config>([
   'cacheTtlMs',
   'databasePoolSize',
   'rootKeyRateLimit',
+  'vaultMaxVersions',
+  'vaultRotationCheckMs',
 ]);
 
 export class ConfigError extends Error {

@@ -11,10 +11,12 @@ import { Keyspaces } from '../core/keyspaces/index.js';
 import { MemoryRateLimiter, type RateLimiter, StandaloneLimits } from '../core/ratelimit/index.js';
 import { RootKeys } from '../core/root-keys/index.js';
 import type { Store } from '../core/store/index.js';
+import { recordDueRotations, Vault } from '../core/vault/index.js';
 import { Verifier } from '../core/verification/index.js';
 import { Workspaces } from '../core/workspaces/index.js';
 import type { Config } from './config.js';
 import { Dependencies } from './dependencies.js';
+import { openMasterKey, requireMasterKeySetting } from './master-key.js';
 import { Metrics } from './metrics.js';
 import { redactUrl } from './redact.js';
 
@@ -37,6 +39,10 @@ export interface Services {
   keyspaces: Keyspaces;
   keys: Keys;
   verifier: Verifier;
+  /** Secrets held for third-party APIs (docs/vault.md). */
+  vault: Vault;
+  /** Records `secret.rotation_due` for secrets past their rotation age; the server runs it on a timer. */
+  checkSecretRotation(): Promise<number>;
   /** Checks the store with one round trip; false when it cannot be reached. */
   pingStore(): Promise<boolean>;
   close(): Promise<void>;
@@ -121,7 +127,15 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
   const random = overrides.random ?? secureRandom;
   const metrics = new Metrics();
   const dependencies = new Dependencies(metrics, logger);
+  if (!overrides.store) requireMasterKeySetting(config);
   const store = overrides.store ?? (await openStore(config, logger));
+  // Before anything else touches the store: a wrong master key stops the start with nothing changed.
+  const masterKey = await openMasterKey(config, store, { random, now: clock.now(), logger }).catch(
+    async (err) => {
+      if (!overrides.store) await store.close();
+      throw err;
+    },
+  );
   const bus = overrides.bus ?? openBus(config, metrics, logger);
   if (config.redisUrl !== undefined) {
     if (bus instanceof RedisCacheBus && !(await bus.ready(3_000)))
@@ -158,6 +172,24 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
 
   const audit = new AuditLog(store, clock);
   const rootKeys = new RootKeys(store, audit, bus, clock, random);
+  const vault = new Vault(store, audit, clock, random, masterKey.key, {
+    maxVersions: config.vaultMaxVersions,
+  });
+  const checkSecretRotation = () => recordDueRotations(store, audit, clock, random);
+  const rotationTimer =
+    config.vaultRotationCheckMs > 0
+      ? setInterval(
+          () =>
+            void checkSecretRotation().catch((err: unknown) =>
+              logger?.error(
+                { err: err instanceof Error ? err.message : String(err) },
+                'vault: rotation check failed',
+              ),
+            ),
+          config.vaultRotationCheckMs,
+        )
+      : undefined;
+  rotationTimer?.unref();
   return {
     config,
     clock,
@@ -178,9 +210,12 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
       cacheTtlMs: config.cacheTtlMs,
       negativeTtlMs: 2_000,
     }),
+    vault,
+    checkSecretRotation,
     pingStore,
     async close() {
       clearInterval(pinger);
+      clearInterval(rotationTimer);
       await limiter.close();
       await apiLimiter.close();
       await bus.close();

@@ -11,6 +11,8 @@ export interface World {
   /** The plaintext of `keyId`. */
   key: string;
   rootKeyId: string;
+  /** A secret's path, unique to this world. */
+  secretPath: string;
 }
 
 /** Builds a fresh world in the workspace of `rootKey` (which needs `*`). */
@@ -20,17 +22,34 @@ export async function makeWorld(h: Harness, rootKey: string): Promise<World> {
   const key = await createKey(h, ks.id, {}, rootKey);
   const rk = await h.call('POST', '/v1/root-keys', { permissions: ['keys.verify'] }, rootKey);
   expect(rk.status).toBe(201);
-  return { keyspaceId: ks.id, emptyKeyspaceId: empty.id, keyId: key.id, key: key.key, rootKeyId: rk.body.id };
+  const secretPath = `world/${uniqueName('secret')}`;
+  const secret = await h.call('PUT', `/v1/secrets/${secretPath}`, { value: 'world value' }, rootKey);
+  expect(secret.status).toBe(200);
+  return {
+    keyspaceId: ks.id,
+    emptyKeyspaceId: empty.id,
+    keyId: key.id,
+    key: key.key,
+    rootKeyId: rk.body.id,
+    secretPath,
+  };
 }
 
-export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface RouteCase {
   method: Method;
   /** The path as the OpenAPI document spells it. */
   path: string;
   /** What `{id}` names; null for a route that addresses no existing resource. */
-  target: 'keyspaceId' | 'emptyKeyspaceId' | 'keyId' | 'rootKeyId' | null;
+  target: 'keyspaceId' | 'emptyKeyspaceId' | 'keyId' | 'rootKeyId' | 'secretPath' | null;
+  /** The URL to call, when it is not `path` with `{id}` replaced (secret paths, actions). */
+  url?: (w: World) => string;
+  /**
+   * What a root key holding every plain permission but `permission` gets: 403 by default; a
+   * secret path the caller may not read answers 404, as if it did not exist.
+   */
+  withoutPermission?: { status: number; code: string };
   /** The one permission the route needs. */
   permission: string;
   /** A valid body, or undefined for a route without one. */
@@ -38,6 +57,8 @@ export interface RouteCase {
   /** The status of a successful call. */
   success: number;
 }
+
+const SECRET_HIDDEN = { status: 404, code: 'NOT_FOUND' };
 
 /** Every /v1 route. security.test.ts and docs.test.ts check that it matches the app's routes. */
 export const V1_ROUTES: RouteCase[] = [
@@ -153,9 +174,59 @@ export const V1_ROUTES: RouteCase[] = [
     body: () => ({ namespace: 'login', identifier: 'user-1', limit: 10, windowMs: 60_000 }),
     success: 200,
   },
+  { method: 'GET', path: '/v1/secrets', target: null, permission: 'secrets.read:*', success: 200 },
+  {
+    method: 'PUT',
+    path: '/v1/secrets/{path}',
+    // A write to a path that is free creates it: there is no "another workspace's" path to try.
+    target: null,
+    url: (w) => `/v1/secrets/${w.secretPath}`,
+    permission: 'secrets.write:*',
+    withoutPermission: SECRET_HIDDEN,
+    body: () => ({ value: 'new value' }),
+    success: 200,
+  },
+  {
+    method: 'GET',
+    path: '/v1/secrets/{path}',
+    target: 'secretPath',
+    url: (w) => `/v1/secrets/${w.secretPath}`,
+    permission: 'secrets.read:*',
+    withoutPermission: SECRET_HIDDEN,
+    success: 200,
+  },
+  {
+    method: 'PATCH',
+    path: '/v1/secrets/{path}',
+    target: 'secretPath',
+    url: (w) => `/v1/secrets/${w.secretPath}`,
+    permission: 'secrets.write:*',
+    withoutPermission: SECRET_HIDDEN,
+    body: () => ({ meta: { owner: 'payments' } }),
+    success: 200,
+  },
+  {
+    method: 'DELETE',
+    path: '/v1/secrets/{path}',
+    target: 'secretPath',
+    url: (w) => `/v1/secrets/${w.secretPath}`,
+    permission: 'secrets.write:*',
+    withoutPermission: SECRET_HIDDEN,
+    success: 204,
+  },
+  {
+    method: 'POST',
+    path: '/v1/secrets/{path}:{action}',
+    target: 'secretPath',
+    url: (w) => `/v1/secrets/${w.secretPath}:restore`,
+    permission: 'secrets.write:*',
+    withoutPermission: SECRET_HIDDEN,
+    success: 200,
+  },
 ];
 
 export function urlOf(route: RouteCase, world: World): string {
+  if (route.url) return route.url(world);
   return route.target === null ? route.path : route.path.replace('{id}', world[route.target]);
 }
 

@@ -5,6 +5,8 @@ export const INVALIDATION_CHANNEL = 'keyward:invalidate';
 const PUBLISH_TIMEOUT_MS = 1_000;
 /** Undelivered invalidations kept for re-sending; beyond this the oldest are dropped. */
 const MAX_PENDING = 10_000;
+/** Each connection must answer a PING within this period, or it is dropped and re-established. */
+const HEARTBEAT_MS = 1_000;
 
 export interface RedisCacheBusOptions {
   /** Told about failures to deliver an invalidation to other nodes (the local node applied it). */
@@ -32,6 +34,8 @@ export class RedisCacheBus implements CacheBus {
   private closed = false;
   /** Invalidations not yet delivered to Redis, re-sent as soon as the publishing connection is back. */
   private readonly pending = new Map<string, Invalidation>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private beating = false;
 
   constructor(
     url: string,
@@ -59,6 +63,46 @@ export class RedisCacheBus implements CacheBus {
     });
     for (const event of ['close', 'end', 'reconnecting']) this.sub.on(event, () => this.setHealthy(false));
     this.pub.on('ready', () => void this.flushPending());
+    this.heartbeat = setInterval(() => void this.beat(), HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  /**
+   * A connection that is half open (a partition, a failover without a reset) looks live but
+   * carries nothing: a subscription in that state would miss invalidations while the node
+   * trusts its cache. Each connection must answer a PING within the heartbeat period; one that
+   * does not is dropped (the node stops trusting its cache) and re-established.
+   */
+  private async beat(): Promise<void> {
+    if (this.beating || this.closed) return;
+    this.beating = true;
+    try {
+      await Promise.all([
+        this.subscribed ? this.probe(this.sub, () => this.setHealthy(false)) : undefined,
+        this.pub.status === 'ready' ? this.probe(this.pub) : undefined,
+      ]);
+    } finally {
+      this.beating = false;
+    }
+  }
+
+  private async probe(conn: Redis, onDead?: () => void): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        conn.ping(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error('redis did not answer a heartbeat')), HEARTBEAT_MS);
+        }),
+      ]);
+    } catch (err) {
+      if (this.closed) return;
+      this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
+      onDead?.();
+      conn.disconnect(true);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   get healthy(): boolean {
@@ -182,6 +226,7 @@ export class RedisCacheBus implements CacheBus {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.heartbeat);
     this.setHealthy(false);
     this.handlers.length = 0;
     this.pub.disconnect();

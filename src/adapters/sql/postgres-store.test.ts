@@ -1,6 +1,7 @@
 import { afterAll, describe } from 'vitest';
 import { createSchema, postgresUrl, type TestSchema } from '../../../test/support/services.js';
 import { describeStoreContract } from '../../core/store/store.contract.js';
+import { describeVaultStoreContract } from '../../core/store/vault.contract.js';
 import { openPostgresStore } from './postgres.js';
 
 const url = postgresUrl();
@@ -11,6 +12,11 @@ describe.skipIf(!url)('PostgreSQL store', () => {
     await Promise.all(schemas.map((s) => s.drop()));
   });
   describeStoreContract('postgres', async () => {
+    const schema = await createSchema(url ?? '');
+    schemas.push(schema);
+    return openPostgresStore(schema.url, { poolSize: 4 });
+  });
+  describeVaultStoreContract('postgres', async () => {
     const schema = await createSchema(url ?? '');
     schemas.push(schema);
     return openPostgresStore(schema.url, { poolSize: 4 });

@@ -25,7 +25,6 @@ import {
   fromRootKey,
   toAudit,
   toCredits,
-  toKey,
   toKeyspace,
   toKeyWithCredits,
   toRootKey,
@@ -85,6 +84,13 @@ function guarded<T extends object>(target: T): T {
   });
 }
 
+/** Newest-first cursor condition: rows strictly after `after` in (created_at desc, id desc) order. */
+function olderThan(after: { createdAt: number; id: string }, table?: string) {
+  const created = sql.ref(table ? `${table}.created_at` : 'created_at');
+  const id = sql.ref(table ? `${table}.id` : 'id');
+  return sql<boolean>`(${created} < ${after.createdAt} or (${created} = ${after.createdAt} and ${id} < ${after.id}))`;
+}
+
 async function unique<T>(what: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
@@ -121,8 +127,10 @@ class SqlOps implements StoreOps {
     vault.updateSecret(this.db, ws, path, patch, guard);
   listSecrets: StoreOps['listSecrets'] = (ws, filter) => vault.listSecrets(this.db, ws, filter);
   insertSecretVersion: StoreOps['insertSecretVersion'] = (v) => vault.insertSecretVersion(this.db, v);
-  getSecretVersion: StoreOps['getSecretVersion'] = (ws, path, v) => vault.getSecretVersion(this.db, ws, path, v);
-  listSecretVersions: StoreOps['listSecretVersions'] = (ws, paths) => vault.listSecretVersions(this.db, ws, paths);
+  getSecretVersion: StoreOps['getSecretVersion'] = (ws, path, v) =>
+    vault.getSecretVersion(this.db, ws, path, v);
+  listSecretVersions: StoreOps['listSecretVersions'] = (ws, paths) =>
+    vault.listSecretVersions(this.db, ws, paths);
   deleteSecretVersions: StoreOps['deleteSecretVersions'] = (ws, path, vs) =>
     vault.deleteSecretVersions(this.db, ws, path, vs);
   destroySecretVersion: StoreOps['destroySecretVersion'] = (ws, path, v, at) =>
@@ -132,10 +140,12 @@ class SqlOps implements StoreOps {
   markSecretRotationNotified: StoreOps['markSecretRotationNotified'] = (ws, path, v) =>
     vault.markSecretRotationNotified(this.db, ws, path, v);
   countWrappedKeys: StoreOps['countWrappedKeys'] = () => vault.countWrappedKeys(this.db);
-  scanWrappedKeys: StoreOps['scanWrappedKeys'] = (after, limit) => vault.scanWrappedKeys(this.db, after, limit);
+  scanWrappedKeys: StoreOps['scanWrappedKeys'] = (after, limit) =>
+    vault.scanWrappedKeys(this.db, after, limit);
   updateWrappedKey: StoreOps['updateWrappedKey'] = (p, k) => vault.updateWrappedKey(this.db, p, k);
   getMasterKeyCheck: StoreOps['getMasterKeyCheck'] = () => vault.getMasterKeyCheck(this.db);
-  insertMasterKeyCheck: StoreOps['insertMasterKeyCheck'] = (c, at) => vault.insertMasterKeyCheck(this.db, c, at);
+  insertMasterKeyCheck: StoreOps['insertMasterKeyCheck'] = (c, at) =>
+    vault.insertMasterKeyCheck(this.db, c, at);
   replaceMasterKeyCheck: StoreOps['replaceMasterKeyCheck'] = (c, at) =>
     vault.replaceMasterKeyCheck(this.db, c, at);
 
@@ -177,14 +187,7 @@ class SqlOps implements StoreOps {
   }
   async listRootKeys(workspaceId: string, page: PageRequest): Promise<RootKeyRecord[]> {
     let q = this.db.selectFrom('root_keys').selectAll().where('workspace_id', '=', workspaceId);
-    const after = page.after;
-    if (after)
-      q = q.where((eb) =>
-        eb.or([
-          eb('created_at', '<', after.createdAt),
-          eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
-        ]),
-      );
+    if (page.after) q = q.where(olderThan(page.after));
     const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit).execute();
     return rows.map(toRootKey);
   }
@@ -220,14 +223,7 @@ class SqlOps implements StoreOps {
   }
   async listKeyspaces(workspaceId: string, page: PageRequest): Promise<KeyspaceRecord[]> {
     let q = this.db.selectFrom('keyspaces').selectAll().where('workspace_id', '=', workspaceId);
-    const after = page.after;
-    if (after)
-      q = q.where((eb) =>
-        eb.or([
-          eb('created_at', '<', after.createdAt),
-          eb.and([eb('created_at', '=', after.createdAt), eb('id', '<', after.id)]),
-        ]),
-      );
+    if (page.after) q = q.where(olderThan(page.after));
     const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit).execute();
     return rows.map(toKeyspace);
   }
@@ -306,14 +302,7 @@ class SqlOps implements StoreOps {
     } else if (f.status !== undefined) {
       q = q.where('keys.status', '=', f.status);
     }
-    const after = page.after;
-    if (after)
-      q = q.where((eb) =>
-        eb.or([
-          eb('keys.created_at', '<', after.createdAt),
-          eb.and([eb('keys.created_at', '=', after.createdAt), eb('keys.id', '<', after.id)]),
-        ]),
-      );
+    if (page.after) q = q.where(olderThan(page.after, 'keys'));
     const rows = await q
       .orderBy('keys.created_at', 'desc')
       .orderBy('keys.id', 'desc')

@@ -2,8 +2,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeStoreContract } from '../../core/store/store.contract.js';
+import { describeVaultStoreContract } from '../../core/store/vault.contract.js';
 import { openSqliteStore } from './sqlite.js';
 
 describeStoreContract('sqlite', async () =>
+  openSqliteStore(join(mkdtempSync(join(tmpdir(), 'keyward-sqlite-')), 'k.db')),
+);
+describeVaultStoreContract('sqlite', async () =>
   openSqliteStore(join(mkdtempSync(join(tmpdir(), 'keyward-sqlite-')), 'k.db')),
 );

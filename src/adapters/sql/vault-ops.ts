@@ -124,7 +124,11 @@ export async function updateSecret(
   patch: SecretPatch,
   guard?: { latestVersion: number },
 ): Promise<boolean> {
-  let q = db.updateTable('secrets').set(secretColumns(patch)).where('workspace_id', '=', ws).where('path', '=', path);
+  let q = db
+    .updateTable('secrets')
+    .set(secretColumns(patch))
+    .where('workspace_id', '=', ws)
+    .where('path', '=', path);
   // The check-and-set: on PostgreSQL the UPDATE also takes the row lock, so of two writers that
   // read the same latest version exactly one changes the row.
   if (guard) q = q.where('latest_version', '=', guard.latestVersion);
@@ -213,7 +217,12 @@ export async function listSecretVersions(db: Db, ws: string, paths: string[]): P
   }));
 }
 
-export async function deleteSecretVersions(db: Db, ws: string, path: string, versions: number[]): Promise<void> {
+export async function deleteSecretVersions(
+  db: Db,
+  ws: string,
+  path: string,
+  versions: number[],
+): Promise<void> {
   if (versions.length === 0) return;
   await db
     .deleteFrom('secret_versions')
@@ -346,7 +355,7 @@ export async function insertMasterKeyCheck(db: Db, check: string, at: number): P
     .values({ id: CHECK_ID, check_value: check, created_at: at, rotated_at: null })
     .onConflict((oc) => oc.column('id').doNothing())
     .executeTakeFirst();
-  return Number(r.numInsertedRows ?? 0) > 0;
+  return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
 export async function replaceMasterKeyCheck(db: Db, check: string, at: number): Promise<void> {

@@ -38,18 +38,24 @@ export class RootKeys {
     bus.onHealthChange(() => this.cache.clear());
   }
 
+  /**
+   * The cache-only half of `authenticate`, synchronous so the hot path needs no promise: the
+   * principal when the token is a cached valid root key, null when it is known to be invalid,
+   * undefined when only the store can tell.
+   */
+  authenticateCached(token: string | undefined): Principal | null | undefined {
+    if (!token) return null;
+    // Without a live bus a revocation on another node could go unheard: read the store.
+    if (!this.bus.healthy) return undefined;
+    return this.cache.get(hashKey(token));
+  }
+
   /** Resolves a bearer token to a principal; every failure is the same 401. */
   async authenticate(token: string | undefined): Promise<Principal> {
-    const unauthorized = new KeywardError(
-      'UNAUTHORIZED',
-      'A valid root key is required in the Authorization header',
-    );
-    if (!token || !hasValidChecksum(token)) throw unauthorized;
-    const hash = hashKey(token);
-    // Without a live bus a revocation on another node could go unheard: read the store.
-    const cached = this.bus.healthy ? this.cache.get(hash) : undefined;
+    const cached = this.authenticateCached(token);
     if (cached) return cached;
-    if (cached === null) throw unauthorized;
+    if (cached === null || !token || !hasValidChecksum(token)) throw unauthorized();
+    const hash = hashKey(token);
     const ticket = this.cache.ticket();
     const rk = await this.store.getRootKeyByHash(hash);
     const principal =
@@ -57,7 +63,7 @@ export class RootKeys {
         ? { workspaceId: rk.workspaceId, rootKeyId: rk.id, permissions: new PermissionSet(rk.permissions) }
         : null;
     this.cache.fill(hash, principal, principal ? POSITIVE_TTL_MS : NEGATIVE_TTL_MS, ticket);
-    if (!principal) throw unauthorized;
+    if (!principal) throw unauthorized();
     return principal;
   }
 
@@ -164,6 +170,11 @@ export class RootKeys {
     await this.bus.publish({ kind: 'root_key', hash: revoked.hash });
     return revoked;
   }
+}
+
+// Built only when thrown: an Error captures a stack trace, which costs on a hot path.
+function unauthorized(): KeywardError {
+  return new KeywardError('UNAUTHORIZED', 'A valid root key is required in the Authorization header');
 }
 
 export function denied(permission: string): KeywardError {

@@ -3,11 +3,15 @@ import type { Clock } from '../clock/index.js';
 interface Entry<V> {
   value: V;
   expiresAt: number;
+  /** When the entry last moved to the young end, in `touches`. */
+  touched: number;
 }
 
 /**
  * A bounded LRU map with per-entry time to live. A Map keeps insertion order, so re-inserting
- * on a hit moves the entry to the young end and the first key is always the least recently used.
+ * an entry moves it to the young end and the first key is the least recently used. A hit moves
+ * its entry only once it has drifted into the older half: a hot key then costs a lookup, not
+ * a delete and an insert on every hit, and it can still never be the one evicted.
  *
  * `fill` guards against the classic stale-fill race: a reader that started its store read
  * before an invalidation must not put what it read into the cache afterwards.
@@ -15,6 +19,7 @@ interface Entry<V> {
 export class TtlCache<V> {
   private readonly entries = new Map<string, Entry<V>>();
   private generation = 0;
+  private touches = 0;
 
   constructor(
     private readonly capacity: number,
@@ -32,8 +37,11 @@ export class TtlCache<V> {
       this.entries.delete(key);
       return undefined;
     }
-    this.entries.delete(key);
-    this.entries.set(key, e);
+    if (this.touches - e.touched >= this.capacity / 2) {
+      e.touched = ++this.touches;
+      this.entries.delete(key);
+      this.entries.set(key, e);
+    }
     return e.value;
   }
 
@@ -50,7 +58,7 @@ export class TtlCache<V> {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
     }
-    this.entries.set(key, { value, expiresAt: this.clock.now() + ttlMs });
+    this.entries.set(key, { value, expiresAt: this.clock.now() + ttlMs, touched: ++this.touches });
   }
 
   delete(key: string): void {

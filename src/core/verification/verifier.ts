@@ -102,7 +102,11 @@ function compile(withCredits: KeyWithCredits): CachedKey {
 export class Verifier {
   private readonly cache: TtlCache<CachedKey | null>;
   private readonly expressions = new ScopeExpressionCache();
-  /** Per lineage: until when no refill can be due, so most spends skip the refill statement. */
+  /**
+   * Per lineage and refill schedule: until when no refill can be due, so most spends skip the
+   * refill statement. The schedule is part of the key because a PATCH that changes it (monthly
+   * to daily, another day of the month) must not wait out the period of the old schedule.
+   */
   private readonly refillCheckedUntil = new Map<string, number>();
 
   constructor(
@@ -133,8 +137,14 @@ export class Verifier {
       if (origin === null) throw invalid('/origin', 'is not an http(s) origin');
     }
 
-    if (!hasValidChecksum(req.key)) return NOT_FOUND;
-    const entry = await this.lookup(hashKey(req.key));
+    const hash = hashKey(req.key);
+    // A cache hit is a key that exists, so its checksum is right: check it only on a miss, and
+    // then before any store access, so made-up keys never reach the database.
+    let entry = this.bus.healthy ? this.cache.get(hash) : undefined;
+    if (entry === undefined) {
+      if (!hasValidChecksum(req.key)) return NOT_FOUND;
+      entry = await this.load(hash);
+    }
     if (!entry) return NOT_FOUND;
     const { record } = entry;
     // Another workspace's key, another keyspace's, or one outside a narrowed permission: all
@@ -148,6 +158,7 @@ export class Verifier {
     }
     const code = this.check(entry, ip, origin, expression);
     if (code !== 'VALID') return { valid: false, code, key: record };
+    if (record.ratelimits.length === 0 && !entry.credits) return { valid: true, code, key: record };
     return this.meter(entry, req.cost ?? 1);
   }
 
@@ -189,10 +200,12 @@ export class Verifier {
   ): Promise<{ ok: boolean; remaining: number } | undefined> {
     const now = this.clock.now();
     let periodStart: number | null = null;
-    if (settings.refill && now >= (this.refillCheckedUntil.get(record.lineageId) ?? 0)) {
-      periodStart = refillPeriodStart(settings.refill, now);
+    const refill = settings.refill;
+    const schedule = refill ? `${record.lineageId}:${refill.interval}:${refill.day ?? 1}` : '';
+    if (refill && now >= (this.refillCheckedUntil.get(schedule) ?? 0)) {
+      periodStart = refillPeriodStart(refill, now);
       if (this.refillCheckedUntil.size > 100_000) this.refillCheckedUntil.clear();
-      this.refillCheckedUntil.set(record.lineageId, nextRefillAt(settings.refill, now));
+      this.refillCheckedUntil.set(schedule, nextRefillAt(refill, now));
     }
     const threshold = settings.lowThreshold;
     if (threshold === undefined || cost === 0)
@@ -231,14 +244,13 @@ export class Verifier {
     return 'VALID';
   }
 
-  private async lookup(hash: string): Promise<CachedKey | null> {
+  /** A cache miss: one indexed read by hash, cached unless an invalidation raced it. */
+  private async load(hash: string): Promise<CachedKey | null> {
     // Fail safe, not fail stale: without a live bus every verification reads the store.
     if (!this.bus.healthy) {
       const record = await this.store.getKeyByHash(hash);
       return record ? compile(record) : null;
     }
-    const cached = this.cache.get(hash);
-    if (cached !== undefined) return cached;
     const ticket = this.cache.ticket();
     const record = await this.store.getKeyByHash(hash);
     const entry = record ? compile(record) : null;

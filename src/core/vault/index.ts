@@ -1,0 +1,35 @@
+export {
+  KEY_BYTES,
+  keyCheckOpens,
+  MasterKey,
+  MasterKeyFormatError,
+  makeKeyCheck,
+  openVersion,
+  rewrapDataKey,
+  type SealedVersion,
+  SealOpenError,
+  sealVersion,
+  type VersionRef,
+} from './envelope.js';
+export { ensureMasterKey, masterKeyMismatch, masterKeyOpens } from './master-key-check.js';
+export { type RewrapProgress, rotateMasterKey } from './master-key-rotation.js';
+export { recordDueRotations } from './rotation-due.js';
+export { SECRET_LABELS, type SecretLabel } from './secret-labels.js';
+export {
+  ENV_NAME,
+  envNameOf,
+  isUnderPrefix,
+  MAX_PATH_LENGTH,
+  parseSecretPath,
+  SECRET_PATH_PATTERN,
+} from './secret-path.js';
+export {
+  MAX_SECRET_BYTES,
+  type SecretChange,
+  type SecretSummary,
+  type SecretValue,
+  type SecretWrite,
+  Vault,
+  type VaultOptions,
+  type WrittenSecret,
+} from './vault.js';

@@ -13,6 +13,7 @@ import {
   type KeyWithCredits,
   type PageRequest,
   type RootKeyRecord,
+  runHooks,
   type Store,
   type StoreOps,
   StoreUnavailable,
@@ -118,7 +119,16 @@ function keyColumns(patch: KeyPatch): Partial<KeysTable> {
 
 /** The store operations over one Kysely handle: the database itself, or a transaction. */
 class SqlOps implements StoreOps {
-  constructor(protected readonly db: Db) {}
+  constructor(
+    protected readonly db: Db,
+    /** Present inside a transaction: what to run once it has committed. */
+    private readonly commitHooks?: (() => void)[],
+  ) {}
+
+  afterCommit(fn: () => void): void {
+    if (this.commitHooks) this.commitHooks.push(fn);
+    else fn();
+  }
 
   // The vault's operations: bodies in vault-ops.ts.
   getSecret: StoreOps['getSecret'] = (ws, path) => vault.getSecret(this.db, ws, path);
@@ -529,7 +539,10 @@ export class SqlStore extends SqlOps implements Store {
 
   async transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T> {
     try {
-      return await this.kysely.transaction().execute((trx) => fn(guarded(new SqlOps(trx))));
+      const hooks: (() => void)[] = [];
+      const result = await this.kysely.transaction().execute((trx) => fn(guarded(new SqlOps(trx, hooks))));
+      runHooks(hooks);
+      return result;
     } catch (err) {
       throw translate(err);
     }

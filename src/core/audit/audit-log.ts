@@ -36,12 +36,24 @@ export class AuditLog {
     private readonly clock: Clock,
   ) {}
 
+  private readonly listeners: ((entry: AuditRecord) => void)[] = [];
+
+  /** Tells `listener` (SIEM export…) about every entry this process appends, once it is committed. */
+  onAppended(listener: (entry: AuditRecord) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(entry: AuditRecord): void {
+    for (const l of this.listeners) l(entry);
+  }
+
   /** Appends an entry inside the caller's transaction, so the mutation and its entry commit together. */
   async append(tx: StoreOps, input: AuditInput): Promise<AuditRecord> {
     const { seq, prevHash } = await tx.nextAuditLink(input.workspaceId);
     const body = { ...input, seq, at: this.clock.now(), prevHash };
     const entry: AuditRecord = { ...body, hash: entryHash(body) };
     await tx.insertAuditEntry(entry);
+    if (this.listeners.length > 0) tx.afterCommit(() => this.emit(entry));
     return entry;
   }
 

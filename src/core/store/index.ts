@@ -7,6 +7,7 @@ export {
   type KeyPatch,
   type KeyspacePatch,
   type PageRequest,
+  runHooks,
   type Store,
   type StoreOps,
   StoreUnavailable,

@@ -16,6 +16,7 @@ import {
   type KeyPatch,
   type KeyspacePatch,
   type PageRequest,
+  runHooks,
   type Store,
   type StoreOps,
   UniqueViolation,
@@ -71,9 +72,15 @@ export class MemoryStore implements Store {
   async transaction<T>(fn: (tx: StoreOps) => Promise<T>): Promise<T> {
     const run = async (): Promise<T> => {
       const snapshot = structuredClone(this.state);
+      const hooks: (() => void)[] = [];
+      this.afterCommitHooks = hooks;
       try {
-        return await fn(this);
+        const result = await fn(this);
+        this.afterCommitHooks = null;
+        runHooks(hooks);
+        return result;
       } catch (err) {
+        this.afterCommitHooks = null;
         this.state = snapshot;
         throw err;
       }
@@ -84,6 +91,12 @@ export class MemoryStore implements Store {
   }
 
   async close(): Promise<void> {}
+
+  private afterCommitHooks: (() => void)[] | null = null;
+  afterCommit(fn: () => void): void {
+    if (this.afterCommitHooks) this.afterCommitHooks.push(fn);
+    else fn();
+  }
 
   async insertWorkspace(ws: WorkspaceRecord): Promise<void> {
     for (const w of this.state.workspaces.values())

@@ -116,6 +116,13 @@ export interface StoreOps extends VaultStoreOps {
   scanAudit(workspaceId: string, fromSeq: number, limit: number): Promise<AuditRecord[]>;
   auditHead(workspaceId: string): Promise<{ seq: number; hash: string }>;
 
+  /**
+   * Runs `fn` once the surrounding transaction has committed (never if it rolls back); at
+   * once outside a transaction. For telling in-process listeners (SIEM export, webhook
+   * dispatch) about what is now durable.
+   */
+  afterCommit(fn: () => void): void;
+
   /** Appends to the event outbox (inside the transaction of the change it reports). */
   recordEvent(event: EventRecord): Promise<void>;
   /** Newest first. */
@@ -132,6 +139,17 @@ export interface Store extends StoreOps {
 }
 
 export const GENESIS_HASH = '0'.repeat(64);
+
+/** Runs after-commit hooks; one failing listener must not fail a committed change or skip the others. */
+export function runHooks(hooks: readonly (() => void)[]): void {
+  for (const h of hooks) {
+    try {
+      h();
+    } catch {
+      // Listeners report their own failures; the change is committed regardless.
+    }
+  }
+}
 
 /** Raised by a store when a write would break a uniqueness rule (a name or hash already taken). */
 export class UniqueViolation extends Error {

@@ -7,6 +7,7 @@ import { hashKey, hasValidChecksum } from '../keys/key-format.js';
 import type { LimitResult, RateLimiter } from '../ratelimit/index.js';
 import { denied, type Principal } from '../root-keys/index.js';
 import type { Credits, KeyRecord, KeyWithCredits, Store, StoreOps } from '../store/index.js';
+import type { UsageSink } from '../usage/index.js';
 import { type IpRange, inRanges, parseAddress, parseRange } from './ip-ranges.js';
 import { normalizeOrigin } from './origins.js';
 import {
@@ -125,7 +126,31 @@ export class Verifier {
     bus.onHealthChange(() => this.cache.clear());
   }
 
+  /** Where usage events go; none until the usage recorder is attached. */
+  private usage: UsageSink | null = null;
+
+  attachUsage(sink: UsageSink): void {
+    this.usage = sink;
+  }
+
   async verify(principal: Principal, req: VerifyRequest): Promise<VerifyResult> {
+    const started = this.usage ? performance.now() : 0;
+    const result = await this.decide(principal, req);
+    this.usage?.record({
+      at: this.clock.now(),
+      keyId: 'key' in result ? result.key.id : null,
+      keyspaceId: 'key' in result ? result.key.keyspaceId : null,
+      workspaceId: principal.workspaceId,
+      code: result.code,
+      ip: req.ip ?? null,
+      origin: req.origin ?? null,
+      resource: req.resource ?? null,
+      latencyUs: Math.round((performance.now() - started) * 1000),
+    });
+    return result;
+  }
+
+  private async decide(principal: Principal, req: VerifyRequest): Promise<VerifyResult> {
     if (!principal.permissions.hasAny('keys.verify')) throw denied('keys.verify');
     // Bad input is a 400 whatever key it comes with, so parse it before looking anything up.
     const expression = req.scopes !== undefined ? this.expressions.parse(req.scopes) : null;

@@ -1,0 +1,1 @@
+export type { UsageEvent, UsageFeed, UsageSink } from './usage-event.js';

@@ -1,15 +1,22 @@
-// The client side of benchmark 2: starts the server children and drives them with autocannon.
+// The client side of the HTTP benchmarks: starts the server children and drives them with autocannon.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { percentile } from './stats.js';
 
 const SERVER = new URL('./http-server.js', import.meta.url);
 
-/** Starts `bench/http-server.js <which>` and resolves with its ready message and a stop(). */
-export async function startServer(which, { profileDir } = {}) {
+/**
+ * Starts `bench/http-server.js <which> [options]` and resolves with its ready message, `cpu()`,
+ * `command()` and `stop()`.
+ * @param {'baseline' | 'keyward' | 'join'} which
+ * @param {{ profileDir?: string, options?: object }} [opts]
+ */
+export async function startServer(which, { profileDir, options } = {}) {
   const execArgv = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
-  const child = fork(SERVER, [which], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const args = options ? [which, JSON.stringify(options)] : [which];
+  const child = fork(SERVER, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = once(child, 'exit');
   const ready = await Promise.race([
     once(child, 'message').then(([m]) => m),
@@ -17,18 +24,31 @@ export async function startServer(which, { profileDir } = {}) {
       throw new Error(`${which} server exited with ${code} before it was ready`);
     }),
   ]);
+  /** The next IPC message that satisfies `accept`. */
+  const next = async (accept) => {
+    for (;;) {
+      const [m] = await once(child, 'message');
+      if (accept(m)) return m;
+    }
+  };
   return {
     ...ready,
     url: `http://127.0.0.1:${ready.port}`,
     /** The server's CPU time (user + system) so far, in µs. */
     async cpu() {
       child.send('cpu');
-      for (;;) {
-        const [m] = await once(child, 'message');
-        if (typeof m?.cpu === 'number') return m.cpu;
-      }
+      return (await next((m) => typeof m?.cpu === 'number')).cpu;
+    },
+    /** Runs a command of bench/http-server.js in the child and resolves with its reply. */
+    async command(message) {
+      const reply = next((m) => m?.reply === message.cmd);
+      child.send(message);
+      const m = await reply;
+      if (m.error) throw new Error(`server command ${message.cmd} failed: ${m.error}`);
+      return m;
     },
     async stop() {
+      if (child.exitCode !== null) return;
       child.send('stop');
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await exited;
@@ -44,44 +64,78 @@ function cannon(opts, onResponse) {
   });
 }
 
+/**
+ * @typedef {object} Target
+ * @property {{ cpu(): Promise<number> }} server
+ * @property {string} url
+ * @property {string} method
+ * @property {object} headers
+ * @property {string} [body] the same body for every request
+ * @property {() => string} [nextBody] a body per request (e.g. a different key each time)
+ * @property {string} [expect] every 2xx body must contain this (else it counts as `unexpected`)
+ * @property {{ warmup: number, slice: number }} [amount] a fixed number of requests per slice
+ *   instead of a fixed duration (a cold-cache target has only so many fresh keys)
+ */
+
 /** One autocannon run against `target`, collecting every response time and the server's CPU time. */
-async function slice(target, seconds, connections, into) {
+async function slice(target, { seconds, amount }, connections, into) {
+  const url = new URL(target.url);
+  const opts = {
+    url: target.url,
+    method: target.method,
+    headers: target.headers,
+    body: target.body,
+    connections,
+    pipelining: 1,
+    ...(amount !== undefined ? { amount } : { duration: seconds }),
+  };
+  if (target.nextBody || target.expect) {
+    const request = { method: target.method, path: url.pathname };
+    if (target.nextBody) request.setupRequest = (req) => ({ ...req, body: target.nextBody() });
+    if (target.expect) {
+      const expected = target.expect;
+      request.onResponse = (status, body) => {
+        if (status >= 200 && status < 300 && !body.includes(expected)) into.unexpected++;
+      };
+    }
+    opts.requests = [request];
+  }
   const cpuBefore = await target.server.cpu();
-  const result = await cannon(
-    {
-      url: target.url,
-      method: target.method,
-      headers: target.headers,
-      body: target.body,
-      connections,
-      pipelining: 1,
-      duration: seconds,
-    },
-    (_client, status, _bytes, ms) => {
-      into.responses++;
-      const code = Number(status);
-      if (code < 200 || code >= 300) return;
-      if (into.count === into.times.length) {
-        const grown = new Float64Array(into.times.length * 2);
-        grown.set(into.times);
-        into.times = grown;
-      }
-      into.times[into.count++] = ms;
-    },
-  );
+  // Elapsed time is taken here, not from autocannon: it reports whole seconds of its sampling
+  // tick, which for a fixed `amount` of requests overstates the time by up to a second.
+  const client0 = process.cpuUsage();
+  const t0 = performance.now();
+  let last = t0;
+  const result = await cannon(opts, (_client, status, _bytes, ms) => {
+    last = performance.now();
+    into.responses++;
+    const code = Number(status);
+    if (code < 200 || code >= 300) {
+      into.statuses[code] = (into.statuses[code] ?? 0) + 1;
+      return;
+    }
+    if (into.count === into.times.length) {
+      const grown = new Float64Array(into.times.length * 2);
+      grown.set(into.times);
+      into.times = grown;
+    }
+    into.times[into.count++] = ms;
+  });
+  const client = process.cpuUsage(client0);
+  into.clientCpuUs += client.user + client.system;
   into.cpuUs += (await target.server.cpu()) - cpuBefore;
-  into.seconds += result.duration;
+  into.seconds += (last - t0) / 1000;
   into.non2xx += result.non2xx;
   into.errors += result.errors;
   into.timeouts += result.timeouts;
 }
 
 /**
- * Warms both targets up (runs discarded), then measures them in alternating slices, in the order
- * AB BA AB …, so that anything else the machine does during the run lands on both alike.
+ * Warms every target up (runs discarded), then measures them in alternating slices, in the
+ * order ABC CBA ABC …, so that anything else the machine does during the run lands on all alike.
  * Latency percentiles are computed here from every 2xx response time of all slices (autocannon's
  * own histogram keeps whole milliseconds only); throughput is 2xx responses / measured seconds.
- * @param {Array<{ url: string, method: string, headers: object, body: string, server: { cpu(): Promise<number> } }>} targets
+ * @param {Target[]} targets
  * @param {{ connections: number, warmupSeconds: number, slices: number, sliceSeconds: number }} load
  */
 export async function measureAlternating(targets, load) {
@@ -90,17 +144,24 @@ export async function measureAlternating(targets, load) {
     count: 0,
     responses: 0,
     cpuUs: 0,
+    clientCpuUs: 0,
     seconds: 0,
     non2xx: 0,
     errors: 0,
     timeouts: 0,
+    unexpected: 0,
+    statuses: {},
   });
-  for (const t of targets) await slice(t, load.warmupSeconds, load.connections, fresh());
+  for (const t of targets)
+    await slice(t, { seconds: load.warmupSeconds, amount: t.amount?.warmup }, load.connections, fresh());
   const acc = targets.map(fresh);
   for (let i = 0; i < load.slices; i++) {
     const order = targets.map((_, j) => j);
     if (i % 2 === 1) order.reverse();
-    for (const j of order) await slice(targets[j], load.sliceSeconds, load.connections, acc[j]);
+    for (const j of order) {
+      const t = targets[j];
+      await slice(t, { seconds: load.sliceSeconds, amount: t.amount?.slice }, load.connections, acc[j]);
+    }
   }
   return acc.map((a) => {
     const sorted = a.times.subarray(0, a.count).sort();
@@ -109,11 +170,31 @@ export async function measureAlternating(targets, load) {
       p50: percentile(sorted, 50),
       p99: percentile(sorted, 99),
       cpuPerRequestUs: a.cpuUs / Math.max(a.responses, 1),
+      /** The load generator's CPU per request: when it nears the server's, the client is the bottleneck. */
+      clientCpuPerRequestUs: a.clientCpuUs / Math.max(a.responses, 1),
       ok: a.count,
       seconds: a.seconds,
       non2xx: a.non2xx,
       errors: a.errors,
       timeouts: a.timeouts,
+      unexpected: a.unexpected,
+      statuses: a.statuses,
     };
   });
+}
+
+/** One line per target with anything other than clean 2xx answers, for the notes. */
+export function loadWarnings(named) {
+  const out = [];
+  for (const [name, r] of named) {
+    if (r.non2xx || r.errors || r.timeouts || r.unexpected) {
+      const codes = Object.entries(r.statuses)
+        .map(([code, n]) => `${n}× ${code}`)
+        .join(', ');
+      out.push(
+        `WARNING ${name}: ${r.non2xx} non-2xx${codes ? ` (${codes})` : ''}, ${r.errors} errors, ${r.timeouts} timeouts${r.unexpected ? `, ${r.unexpected} 2xx answers without the expected body` : ''}`,
+      );
+    }
+  }
+  return out;
 }

@@ -1,10 +1,17 @@
-// The server side of benchmark 2, run as a child process of run.js (never in the process running
-// autocannon): `node bench/http-server.js baseline|keyward`. Reports `{ port, ... }` over IPC once
-// listening, answers `cpu` with its CPU time so far, and exits cleanly on `stop` (so that
-// `--cpu-prof` can write its profile).
+// The server side of the HTTP benchmarks, run as a child process of run.js (never in the process
+// running autocannon): `node bench/http-server.js baseline|keyward|join [options JSON]`.
+//   baseline  a plain Fastify hello world
+//   keyward   Keyward on a bootstrapped store, with the keys named in `options.keys`
+//   join      Keyward on a store another process bootstrapped (a second node)
+// `options.env` is the whole Keyward environment (KEYWARD_DATABASE_URL, KEYWARD_REDIS_URL, …).
+// Reports `{ ready, port, ... }` over IPC once listening, then answers: `cpu` (its CPU time so
+// far), `{ cmd: 'keys', count, input }` (creates keys through the service), `{ cmd: 'clones',
+// count }` (inserts valid keys in bulk, bench/bulk-keys.js), `{ cmd: 'cacheSize' }`, and exits
+// cleanly on `stop` (so that `--cpu-prof` can write its profile).
 import Fastify from 'fastify';
 import { buildApp } from '../dist/http/app.js';
-import { createFixture } from './fixture.js';
+import { insertKeyClones } from './bulk-keys.js';
+import { createFixture, openServices } from './fixture.js';
 
 async function baseline() {
   // A plain Fastify hello world: default JSON body parser, no schema, no hooks, no logger.
@@ -14,29 +21,71 @@ async function baseline() {
   return { app, info: {}, dispose: async () => {} };
 }
 
-async function keyward() {
-  const fx = await createFixture();
+async function keyward(options) {
+  const fx = await createFixture({ env: options.env, keys: options.keys });
   const app = await buildApp(fx.services);
   await app.listen({ port: 0, host: '127.0.0.1' });
-  return { app, info: { rootKey: fx.rootKey, key: fx.key }, dispose: () => fx.dispose() };
+  return {
+    app,
+    fx,
+    info: { rootKey: fx.rootKey, key: fx.key, keys: fx.keys, keyspaceId: fx.keyspaceId },
+    dispose: () => fx.dispose(),
+  };
+}
+
+async function join(options) {
+  const node = await openServices(options.env);
+  const app = await buildApp(node.services);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, fx: { services: node.services }, info: {}, dispose: () => node.dispose() };
 }
 
 const which = process.argv[2];
-if (which !== 'baseline' && which !== 'keyward') {
-  console.error('usage: node bench/http-server.js baseline|keyward');
+const MODES = { baseline, keyward, join };
+if (!Object.hasOwn(MODES, which)) {
+  console.error('usage: node bench/http-server.js baseline|keyward|join [options JSON]');
   process.exit(2);
 }
 if (!process.send) {
   console.error('bench/http-server.js is started by bench/run.js (it reports over IPC)');
   process.exit(2);
 }
+const options = JSON.parse(process.argv[3] ?? '{}');
 
-const server = which === 'baseline' ? await baseline() : await keyward();
+const server = await MODES[which](options);
+
+async function command(m) {
+  const { services } = server.fx;
+  if (m.cmd === 'cacheSize') return { cacheSize: services.verifier.cacheSize };
+  if (m.cmd === 'keys') {
+    const principal = await services.rootKeys.authenticate(server.info.rootKey);
+    const ctx = { principal, ip: null };
+    const out = [];
+    for (let i = 0; i < m.count; i++) {
+      const created = await services.keys.create(ctx, server.info.keyspaceId, m.input ?? {});
+      out.push({ id: created.record.id, key: created.key });
+    }
+    return { keys: out };
+  }
+  if (m.cmd === 'clones') {
+    return { keys: await insertKeyClones(services.config, server.info.keys.key.id, m.count) };
+  }
+  throw new Error(`unknown command ${m.cmd}`);
+}
+
 process.on('message', async (m) => {
   if (m === 'cpu') {
     // user + system CPU time of this process in µs, so the parent can work out CPU per request.
     const { user, system } = process.cpuUsage();
     process.send({ cpu: user + system });
+    return;
+  }
+  if (typeof m === 'object' && m?.cmd) {
+    try {
+      process.send({ reply: m.cmd, ...(await command(m)) });
+    } catch (err) {
+      process.send({ reply: m.cmd, error: err instanceof Error ? err.stack : String(err) });
+    }
     return;
   }
   if (m !== 'stop') return;

@@ -7,7 +7,11 @@ export function registerServe(program: Command): void {
     .option('--port <port>', 'TCP port (env KEYWARD_PORT, default 7373)')
     .option('--host <host>', 'listen address (env KEYWARD_HOST, default 127.0.0.1)')
     .option('--data <dir>', 'data directory (env KEYWARD_DATA_DIR, default ./.keyward)')
-    .action(async (opts: { port?: string; host?: string; data?: string }) => {
+    .option(
+      '--siem <sinks>',
+      'SIEM sinks, comma-separated: syslog+tcp|tls|udp://host:port, file:///path.jsonl (env KEYWARD_SIEM)',
+    )
+    .action(async (opts: { port?: string; host?: string; data?: string; siem?: string }) => {
       // Imported on use: client commands should not pay for loading Fastify and the drivers.
       const { startServer } = await import('../server/start.js');
       const server = await startServer(opts);

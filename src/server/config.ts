@@ -93,6 +93,29 @@ export const ConfigSchema = Type.Object({
     description:
       'How often secrets are checked against rotation.maxAgeSeconds, in ms; 0 turns the check off (KEYWARD_VAULT_ROTATION_CHECK_MS)',
   }),
+  siem: Type.Optional(
+    Type.String({
+      description:
+        'SIEM sinks, comma-separated: syslog+tcp://host:port, syslog+tls://host:port[?ca=/path.pem], syslog+udp://host:port, file:///path.jsonl (KEYWARD_SIEM, --siem); unset: no export',
+    }),
+  ),
+  siemUsage: Type.Boolean({
+    default: false,
+    description: 'Also export every usage event (verification) to the SIEM sinks (KEYWARD_SIEM_USAGE=1)',
+  }),
+  siemTlsCa: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description:
+        'PEM file of the private CA that syslog+tls sinks trust instead of the system store (KEYWARD_SIEM_TLS_CA); ?ca= on a sink wins',
+    }),
+  ),
+  siemBuffer: Type.Integer({
+    minimum: 1,
+    maximum: 1_000_000,
+    default: 10_000,
+    description: 'Events held per SIEM sink while it is down; beyond, new events are dropped and counted (KEYWARD_SIEM_BUFFER)',
+  }),
 });
 
 export type Config = Readonly<Static<typeof ConfigSchema>>;
@@ -101,6 +124,7 @@ export interface ConfigFlags {
   port?: string | number | undefined;
   host?: string | undefined;
   data?: string | undefined;
+  siem?: string | undefined;
 }
 
 const ENV: Record<string, keyof Config> = {
@@ -119,6 +143,10 @@ const ENV: Record<string, keyof Config> = {
   KEYWARD_MASTER_KEY_FILE: 'masterKeyFile',
   KEYWARD_VAULT_MAX_VERSIONS: 'vaultMaxVersions',
   KEYWARD_VAULT_ROTATION_CHECK_MS: 'vaultRotationCheckMs',
+  KEYWARD_SIEM: 'siem',
+  KEYWARD_SIEM_USAGE: 'siemUsage',
+  KEYWARD_SIEM_TLS_CA: 'siemTlsCa',
+  KEYWARD_SIEM_BUFFER: 'siemBuffer',
 };
 
 const NUMERIC = new Set<keyof Config>([
@@ -130,6 +158,7 @@ const NUMERIC = new Set<keyof Config>([
   'rootKeyRateLimit',
   'vaultMaxVersions',
   'vaultRotationCheckMs',
+  'siemBuffer',
 ]);
 
 export class ConfigError extends Error {
@@ -145,6 +174,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (flags.port !== undefined) raw.port = flags.port;
   if (flags.host !== undefined) raw.host = flags.host;
   if (flags.data !== undefined) raw.dataDir = flags.data;
+  if (flags.siem !== undefined) raw.siem = flags.siem;
+  if (typeof raw.siemUsage === 'string') {
+    const v = raw.siemUsage.trim().toLowerCase();
+    raw.siemUsage = v === '1' || v === 'true' ? true : v === '0' || v === 'false' ? false : v;
+  }
   for (const field of NUMERIC) {
     const v = raw[field];
     if (typeof v === 'string') raw[field] = /^\d+$/.test(v.trim()) ? Number(v) : v;

@@ -39,6 +39,27 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly siemEvents = new Counter({
+    name: 'keyward_siem_events_total',
+    help: 'Events handed to SIEM sinks by outcome: sent, dropped_overflow (buffer full), dropped_shutdown, dropped_rejected (too large or unserializable)',
+    labelNames: ['sink_type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly siemSinkUp = new Gauge({
+    name: 'keyward_siem_sink_up',
+    help: '1 while every SIEM sink of this type is connected (a file: writable), 0 otherwise',
+    labelNames: ['sink_type'] as const,
+    registers: [this.registry],
+  });
+
+  readonly siemBuffered = new Gauge({
+    name: 'keyward_siem_buffered_events',
+    help: 'Events waiting in the SIEM buffers of this sink type',
+    labelNames: ['sink_type'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'keyward_' });
   }

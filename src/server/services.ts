@@ -10,6 +10,7 @@ import { Keys } from '../core/keys/index.js';
 import { Keyspaces } from '../core/keyspaces/index.js';
 import { MemoryRateLimiter, type RateLimiter, StandaloneLimits } from '../core/ratelimit/index.js';
 import { RootKeys } from '../core/root-keys/index.js';
+import type { SiemExport } from '../core/siem/index.js';
 import type { Store } from '../core/store/index.js';
 import { recordDueRotations, Vault } from '../core/vault/index.js';
 import { Verifier } from '../core/verification/index.js';
@@ -19,6 +20,7 @@ import { Dependencies } from './dependencies.js';
 import { openMasterKey, requireMasterKeySetting } from './master-key.js';
 import { Metrics } from './metrics.js';
 import { redactUrl } from './redact.js';
+import { exportAudit, openSiem, SIEM_FLUSH_TIMEOUT_MS, siemSinks } from './siem.js';
 
 /** Everything the HTTP layer and the CLI call into, built once from config. */
 export interface Services {
@@ -41,6 +43,8 @@ export interface Services {
   verifier: Verifier;
   /** Secrets held for third-party APIs (docs/vault.md). */
   vault: Vault;
+  /** SIEM export (KEYWARD_SIEM): hand alerts here with `siem.export('alert', alert)`; never blocks. */
+  siem: SiemExport;
   /** Records `secret.rotation_due` for secrets past their rotation age; the server runs it on a timer. */
   checkSecretRotation(): Promise<number>;
   /** Checks the store with one round trip; false when it cannot be reached. */
@@ -127,6 +131,8 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
   const random = overrides.random ?? secureRandom;
   const metrics = new Metrics();
   const dependencies = new Dependencies(metrics, logger);
+  // A bad KEYWARD_SIEM stops the start before anything is opened.
+  const siemSinkList = siemSinks(config);
   if (!overrides.store) requireMasterKeySetting(config);
   const store = overrides.store ?? (await openStore(config, logger));
   // Before anything else touches the store: a wrong master key stops the start with nothing changed.
@@ -171,6 +177,8 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
   const apiLimiter = new MemoryRateLimiter(clock);
 
   const audit = new AuditLog(store, clock);
+  const siem = openSiem(siemSinkList, config, metrics, logger);
+  exportAudit(siem, audit);
   const rootKeys = new RootKeys(store, audit, bus, clock, random);
   const vault = new Vault(store, audit, clock, random, masterKey.key, {
     maxVersions: config.vaultMaxVersions,
@@ -211,6 +219,7 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
       negativeTtlMs: 2_000,
     }),
     vault,
+    siem,
     checkSecretRotation,
     pingStore,
     async close() {
@@ -219,6 +228,7 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
       await limiter.close();
       await apiLimiter.close();
       await bus.close();
+      await siem.close(SIEM_FLUSH_TIMEOUT_MS);
       await store.close();
     },
   };

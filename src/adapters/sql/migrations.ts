@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 
 /**
  * One migration set for SQLite and PostgreSQL: only portable types (text, bigint, integer),
@@ -194,6 +194,212 @@ migrations['0004_credit_refill_day_and_threshold'] = {
   async up(db: Kysely<unknown>): Promise<void> {
     await db.schema.alterTable('key_credits').addColumn('refill_day', 'integer').execute();
     await db.schema.alterTable('key_credits').addColumn('low_threshold', 'bigint').execute();
+  },
+};
+
+// Usage: raw verification events (purged after KEYWARD_USAGE_RETENTION_DAYS) and per-key counts
+// by minute and by hour, upserted by the usage recorder's flush. No foreign keys: usage outlives
+// deleted keys until retention removes it.
+migrations['0005_usage'] = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('usage_events')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('workspace_id', 'text', (c) => c.notNull())
+      .addColumn('key_id', 'text')
+      .addColumn('keyspace_id', 'text')
+      .addColumn('at', 'bigint', (c) => c.notNull())
+      .addColumn('code', 'text', (c) => c.notNull())
+      .addColumn('ip', 'text')
+      .addColumn('origin', 'text')
+      .addColumn('resource', 'text')
+      .addColumn('latency_us', 'integer', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('usage_events_by_key')
+      .on('usage_events')
+      .columns(['key_id', 'at', 'id'])
+      .execute();
+    await db.schema.createIndex('usage_events_by_at').on('usage_events').column('at').execute();
+
+    for (const table of ['usage_minutes', 'usage_hours']) {
+      await db.schema
+        .createTable(table)
+        .addColumn('workspace_id', 'text', (c) => c.notNull())
+        .addColumn('key_id', 'text', (c) => c.notNull())
+        .addColumn('keyspace_id', 'text', (c) => c.notNull())
+        .addColumn('bucket', 'bigint', (c) => c.notNull())
+        .addColumn('code', 'text', (c) => c.notNull())
+        .addColumn('count', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint(`${table}_pk`, ['key_id', 'bucket', 'code'])
+        .execute();
+      await db.schema.createIndex(`${table}_by_bucket`).on(table).column('bucket').execute();
+    }
+  },
+};
+
+// Webhooks: endpoints, deliveries (one per event and endpoint, leased by the node sending it),
+// the outbox's "dispatched to webhooks" mark, and the `key.expiring` reminders already recorded.
+migrations['0006_webhooks'] = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('webhooks')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id'))
+      .addColumn('url', 'text', (c) => c.notNull())
+      .addColumn('events', 'text', (c) => c.notNull())
+      .addColumn('secret', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('webhooks_by_workspace')
+      .on('webhooks')
+      .columns(['workspace_id', 'created_at', 'id'])
+      .execute();
+
+    await db.schema
+      .createTable('webhook_deliveries')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('workspace_id', 'text', (c) => c.notNull())
+      .addColumn('webhook_id', 'text', (c) => c.notNull().references('webhooks.id'))
+      .addColumn('event_id', 'text', (c) => c.notNull())
+      .addColumn('event_type', 'text', (c) => c.notNull())
+      .addColumn('payload', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('attempts', 'integer', (c) => c.notNull())
+      .addColumn('next_attempt_at', 'bigint')
+      .addColumn('last_attempt_at', 'bigint')
+      .addColumn('last_response_code', 'integer')
+      .addColumn('last_error', 'text')
+      .addColumn('delivered_at', 'bigint')
+      .addColumn('leased_by', 'text')
+      .addColumn('leased_until', 'bigint')
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      // One delivery per (event, endpoint), however many nodes fan the event out.
+      .addUniqueConstraint('webhook_deliveries_event_endpoint', ['event_id', 'webhook_id'])
+      .execute();
+    await db.schema
+      .createIndex('webhook_deliveries_by_webhook')
+      .on('webhook_deliveries')
+      .columns(['webhook_id', 'created_at', 'id'])
+      .execute();
+    await db.schema
+      .createIndex('webhook_deliveries_due')
+      .on('webhook_deliveries')
+      .column('next_attempt_at')
+      .where(sql<boolean>`status = 'pending'`)
+      .execute();
+
+    // Events recorded before webhooks existed have nobody to go to: they count as dispatched.
+    await db.schema.alterTable('events').addColumn('webhook_dispatched_at', 'bigint').execute();
+    await sql`update events set webhook_dispatched_at = created_at`.execute(db);
+    await db.schema
+      .createIndex('events_undispatched')
+      .on('events')
+      .column('created_at')
+      .where(sql<boolean>`webhook_dispatched_at is null`)
+      .execute();
+
+    await db.schema
+      .createTable('key_expiry_reminders')
+      .addColumn('key_id', 'text', (c) => c.notNull())
+      .addColumn('reminder', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('key_expiry_reminders_pk', ['key_id', 'reminder', 'expires_at'])
+      .execute();
+    await db.schema.createIndex('keys_by_expiry').on('keys').column('expires_at').execute();
+  },
+};
+
+// Alerts: rules, fired alerts, and the evaluation state every node shares — window counters
+// per (rule, subject, step), spike baselines per (rule, key), the networks each key was seen
+// from, and cool-down claims that let exactly one node fire.
+migrations['0007_alerts'] = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('alert_rules')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('workspace_id', 'text', (c) => c.notNull().references('workspaces.id'))
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('keyspace_id', 'text')
+      .addColumn('key_id', 'text')
+      .addColumn('condition', 'text', (c) => c.notNull())
+      .addColumn('actions', 'text', (c) => c.notNull())
+      .addColumn('cooldown_seconds', 'bigint', (c) => c.notNull())
+      .addColumn('enabled', 'integer', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createIndex('alert_rules_by_workspace')
+      .on('alert_rules')
+      .columns(['workspace_id', 'created_at', 'id'])
+      .execute();
+
+    await db.schema
+      .createTable('alerts')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('workspace_id', 'text', (c) => c.notNull())
+      .addColumn('rule_id', 'text', (c) => c.notNull())
+      .addColumn('key_id', 'text')
+      .addColumn('subject', 'text', (c) => c.notNull())
+      .addColumn('at', 'bigint', (c) => c.notNull())
+      .addColumn('detail', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema.createIndex('alerts_by_workspace').on('alerts').columns(['workspace_id', 'at', 'id']).execute();
+    await db.schema
+      .createIndex('alerts_by_rule')
+      .on('alerts')
+      .columns(['workspace_id', 'rule_id', 'at', 'id'])
+      .execute();
+    await db.schema
+      .createIndex('alerts_by_key')
+      .on('alerts')
+      .columns(['workspace_id', 'key_id', 'at', 'id'])
+      .execute();
+
+    await db.schema
+      .createTable('alert_counters')
+      .addColumn('rule_id', 'text', (c) => c.notNull())
+      .addColumn('subject', 'text', (c) => c.notNull())
+      .addColumn('bucket', 'bigint', (c) => c.notNull())
+      .addColumn('count', 'bigint', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('alert_counters_pk', ['rule_id', 'subject', 'bucket'])
+      .execute();
+    await db.schema.createIndex('alert_counters_by_expiry').on('alert_counters').column('expires_at').execute();
+
+    await db.schema
+      .createTable('alert_baselines')
+      .addColumn('rule_id', 'text', (c) => c.notNull())
+      .addColumn('subject', 'text', (c) => c.notNull())
+      .addColumn('bucket', 'bigint', (c) => c.notNull())
+      .addColumn('count', 'bigint', (c) => c.notNull())
+      .addColumn('baseline', 'double precision', (c) => c.notNull())
+      .addColumn('windows', 'bigint', (c) => c.notNull())
+      .addColumn('version', 'bigint', (c) => c.notNull())
+      .addColumn('updated_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('alert_baselines_pk', ['rule_id', 'subject'])
+      .execute();
+
+    await db.schema
+      .createTable('key_networks')
+      .addColumn('key_id', 'text', (c) => c.notNull())
+      .addColumn('network', 'text', (c) => c.notNull())
+      .addColumn('workspace_id', 'text', (c) => c.notNull())
+      .addColumn('first_seen_at', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('key_networks_pk', ['key_id', 'network'])
+      .execute();
+
+    await db.schema
+      .createTable('alert_cooldowns')
+      .addColumn('rule_id', 'text', (c) => c.notNull())
+      .addColumn('subject', 'text', (c) => c.notNull())
+      .addColumn('cooling_until', 'bigint', (c) => c.notNull())
+      .addPrimaryKeyConstraint('alert_cooldowns_pk', ['rule_id', 'subject'])
+      .execute();
   },
 };
 

@@ -1,4 +1,7 @@
+import type { AlertTables } from './alert-schema.js';
+import type { UsageTables } from './usage-schema.js';
 import type { VaultTables } from './vault-schema.js';
+import type { WebhookTables } from './webhook-schema.js';
 
 /** Table shapes as Kysely sees them. JSON is kept as text so one schema serves SQLite and PostgreSQL. */
 export interface WorkspacesTable {
@@ -89,9 +92,11 @@ export interface EventsTable {
   type: string;
   data: string;
   created_at: number;
+  /** Set once the event was turned into webhook deliveries (migration `0006_webhooks`). */
+  webhook_dispatched_at: number | null;
 }
 
-export interface Database extends VaultTables {
+export interface Database extends VaultTables, WebhookTables, UsageTables, AlertTables {
   workspaces: WorkspacesTable;
   root_keys: RootKeysTable;
   keyspaces: KeyspacesTable;

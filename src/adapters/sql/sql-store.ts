@@ -20,6 +20,7 @@ import {
   UniqueViolation,
   type WorkspaceRecord,
 } from '../../core/store/index.js';
+import * as alerts from './alert-ops.js';
 import {
   fromKey,
   fromKeyspace,
@@ -31,7 +32,9 @@ import {
   toRootKey,
 } from './rows.js';
 import type { Database, KeysTable } from './schema.js';
+import * as usage from './usage-ops.js';
 import * as vault from './vault-ops.js';
+import * as webhooks from './webhook-ops.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -130,6 +133,27 @@ class SqlOps implements StoreOps {
     else fn();
   }
 
+  // Alerts' operations: bodies in alert-ops.ts.
+  insertAlertRule: StoreOps['insertAlertRule'] = (r) => alerts.insertAlertRule(this.db, r);
+  getAlertRule: StoreOps['getAlertRule'] = (ws, id) => alerts.getAlertRule(this.db, ws, id);
+  listAlertRules: StoreOps['listAlertRules'] = (ws, page) => alerts.listAlertRules(this.db, ws, page);
+  listEnabledAlertRules: StoreOps['listEnabledAlertRules'] = (ws) => alerts.listEnabledAlertRules(this.db, ws);
+  updateAlertRule: StoreOps['updateAlertRule'] = (ws, id, p) => alerts.updateAlertRule(this.db, ws, id, p);
+  deleteAlertRule: StoreOps['deleteAlertRule'] = (ws, id) => alerts.deleteAlertRule(this.db, ws, id);
+  insertAlert: StoreOps['insertAlert'] = (a) => alerts.insertAlert(this.db, a);
+  listAlerts: StoreOps['listAlerts'] = (ws, f) => alerts.listAlerts(this.db, ws, f);
+  addAlertCounts: StoreOps['addAlertCounts'] = (incs) => alerts.addAlertCounts(this.db, incs);
+  sumAlertCounts: StoreOps['sumAlertCounts'] = (rule, subjects, since) =>
+    alerts.sumAlertCounts(this.db, rule, subjects, since);
+  purgeAlertCounts: StoreOps['purgeAlertCounts'] = (now) => alerts.purgeAlertCounts(this.db, now);
+  getAlertBaseline: StoreOps['getAlertBaseline'] = (rule, subject) =>
+    alerts.getAlertBaseline(this.db, rule, subject);
+  saveAlertBaseline: StoreOps['saveAlertBaseline'] = (b, v) => alerts.saveAlertBaseline(this.db, b, v);
+  rememberKeyNetworks: StoreOps['rememberKeyNetworks'] = (ws, keyId, networks, at) =>
+    alerts.rememberKeyNetworks(this.db, ws, keyId, networks, at);
+  claimAlertFiring: StoreOps['claimAlertFiring'] = (rule, subject, now, until) =>
+    alerts.claimAlertFiring(this.db, rule, subject, now, until);
+
   // The vault's operations: bodies in vault-ops.ts.
   getSecret: StoreOps['getSecret'] = (ws, path) => vault.getSecret(this.db, ws, path);
   insertSecret: StoreOps['insertSecret'] = (s) => vault.insertSecret(this.db, s);
@@ -158,6 +182,46 @@ class SqlOps implements StoreOps {
     vault.insertMasterKeyCheck(this.db, c, at);
   replaceMasterKeyCheck: StoreOps['replaceMasterKeyCheck'] = (c, at) =>
     vault.replaceMasterKeyCheck(this.db, c, at);
+
+  // Usage events and rollups: bodies in usage-ops.ts.
+  insertUsageEvents: StoreOps['insertUsageEvents'] = (events) => usage.insertUsageEvents(this.db, events);
+  addUsageCounts: StoreOps['addUsageCounts'] = (table, counts) => usage.addUsageCounts(this.db, table, counts);
+  touchKeysLastUsed: StoreOps['touchKeysLastUsed'] = (uses) => usage.touchKeysLastUsed(this.db, uses);
+  usageSeries: StoreOps['usageSeries'] = (ws, keyId, q) => usage.usageSeries(this.db, ws, keyId, q);
+  listUsageEvents: StoreOps['listUsageEvents'] = (ws, keyId, page) =>
+    usage.listUsageEvents(this.db, ws, keyId, page);
+  purgeUsageEvents: StoreOps['purgeUsageEvents'] = (before, limit) =>
+    usage.purgeUsageEvents(this.db, before, limit);
+  purgeUsageCounts: StoreOps['purgeUsageCounts'] = (table, before, limit) =>
+    usage.purgeUsageCounts(this.db, table, before, limit);
+
+  // Webhooks' operations: bodies in webhook-ops.ts.
+  insertWebhook: StoreOps['insertWebhook'] = (w) => webhooks.insertWebhook(this.db, w);
+  getWebhook: StoreOps['getWebhook'] = (ws, id) => webhooks.getWebhook(this.db, ws, id);
+  listWebhooks: StoreOps['listWebhooks'] = (ws, page) => webhooks.listWebhooks(this.db, ws, page);
+  listWorkspaceWebhooks: StoreOps['listWorkspaceWebhooks'] = (ws) =>
+    webhooks.listWorkspaceWebhooks(this.db, ws);
+  deleteWebhook: StoreOps['deleteWebhook'] = (ws, id) => webhooks.deleteWebhook(this.db, ws, id);
+  listUndispatchedEvents: StoreOps['listUndispatchedEvents'] = (limit) =>
+    webhooks.listUndispatchedEvents(this.db, limit);
+  markEventsDispatched: StoreOps['markEventsDispatched'] = (ids, at) =>
+    webhooks.markEventsDispatched(this.db, ids, at);
+  insertDelivery: StoreOps['insertDelivery'] = (d) => webhooks.insertDelivery(this.db, d);
+  listDueDeliveries: StoreOps['listDueDeliveries'] = (now, limit) =>
+    webhooks.listDueDeliveries(this.db, now, limit);
+  claimDelivery: StoreOps['claimDelivery'] = (id, node, now, until) =>
+    webhooks.claimDelivery(this.db, id, node, now, until);
+  finishDeliveryAttempt: StoreOps['finishDeliveryAttempt'] = (id, node, r) =>
+    webhooks.finishDeliveryAttempt(this.db, id, node, r);
+  releaseDelivery: StoreOps['releaseDelivery'] = (id, node) => webhooks.releaseDelivery(this.db, id, node);
+  getDelivery: StoreOps['getDelivery'] = (ws, wh, id) => webhooks.getDelivery(this.db, ws, wh, id);
+  listDeliveries: StoreOps['listDeliveries'] = (ws, wh, f) => webhooks.listDeliveries(this.db, ws, wh, f);
+  scheduleRedelivery: StoreOps['scheduleRedelivery'] = (ws, wh, id, at) =>
+    webhooks.scheduleRedelivery(this.db, ws, wh, id, at);
+  listKeysExpiringBetween: StoreOps['listKeysExpiringBetween'] = (after, until, reminder, limit) =>
+    webhooks.listKeysExpiringBetween(this.db, after, until, reminder, limit);
+  insertExpiryReminder: StoreOps['insertExpiryReminder'] = (keyId, reminder, expiresAt, at) =>
+    webhooks.insertExpiryReminder(this.db, keyId, reminder, expiresAt, at);
 
   async insertWorkspace(ws: WorkspaceRecord): Promise<void> {
     await unique('workspace name', () =>

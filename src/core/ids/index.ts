@@ -8,6 +8,10 @@ export const ID_PREFIXES = {
   key: 'key',
   request: 'req',
   event: 'evt',
+  webhook: 'wh',
+  delivery: 'whd',
+  alertRule: 'ar',
+  alert: 'al',
 } as const;
 
 export type IdType = keyof typeof ID_PREFIXES;

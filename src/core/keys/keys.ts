@@ -1,6 +1,6 @@
 import type { AuditInput, AuditLog } from '../audit/index.js';
 import type { CacheBus } from '../cache-bus/index.js';
-import type { Clock } from '../clock/index.js';
+import { type Clock, toIso, toIsoOrNull } from '../clock/index.js';
 import type { RandomSource } from '../crypto/index.js';
 import { invalid, KeywardError, notFound } from '../errors/index.js';
 import { newId } from '../ids/index.js';
@@ -24,6 +24,12 @@ import {
   normalizeRestrictions,
 } from './key-input.js';
 import { effectiveStatus, type KeyStatus } from './key-view.js';
+import type {
+  SystemCause,
+  SystemDisableOutcome,
+  SystemRotation,
+  SystemRotationOutcome,
+} from './system-change.js';
 
 export interface CreatedKey {
   record: KeyWithCredits;
@@ -71,6 +77,25 @@ export class Keys {
       targetId,
       data,
     };
+  }
+
+  /**
+   * Records a `key.*` event in the outbox inside the change's transaction, for webhooks: ids,
+   * the display `start` and the owner, never key material.
+   */
+  private async recordKeyEvent(
+    tx: StoreOps,
+    type: string,
+    key: KeyRecord,
+    data: Record<string, unknown>,
+  ): Promise<void> {
+    await tx.recordEvent({
+      id: newId('event', this.random),
+      workspaceId: key.workspaceId,
+      type,
+      data: { keyId: key.id, keyspaceId: key.keyspaceId, start: key.start, ownerId: key.ownerId, ...data },
+      createdAt: this.clock.now(),
+    });
   }
 
   /** Lookup inside the caller's workspace first (404), then the permission (403). */
@@ -146,6 +171,11 @@ export class Keys {
           expiresAt: record.expiresAt,
         }),
       );
+      await this.recordKeyEvent(tx, 'key.created', record, {
+        name: record.name,
+        scopes: record.scopes,
+        expiresAt: toIsoOrNull(record.expiresAt),
+      });
       return { record: { ...record, credits }, key };
     });
     await this.bus.publish({ kind: 'key', hash: created.record.hash });
@@ -208,6 +238,10 @@ export class Keys {
         tx,
         this.auditEntry(ctx, 'key.updated', id, { ...changed, ...(action ? { statusChange: action } : {}) }),
       );
+      await this.recordKeyEvent(tx, 'key.updated', key, {
+        changes: Object.keys(changed),
+        status: effectiveStatus({ ...key, ...patch }, now),
+      });
       return { ...key, ...patch, credits };
     });
     await this.bus.publish({ kind: 'key', hash: updated.hash });
@@ -227,6 +261,7 @@ export class Keys {
       };
       await tx.updateKey(ctx.principal.workspaceId, id, patch);
       await this.audit.append(tx, this.auditEntry(ctx, 'key.revoked', id, { reason: reason ?? null }));
+      await this.recordKeyEvent(tx, 'key.revoked', key, { reason: reason ?? null, revokedAt: toIso(now) });
       return { ...key, ...patch };
     });
     await this.bus.publish({ kind: 'key', hash: revoked.hash });
@@ -282,6 +317,14 @@ export class Keys {
           cause: 'manual',
         }),
       );
+      await this.recordKeyEvent(tx, 'key.rotated', old, {
+        newKeyId: record.id,
+        newKeyStart: record.start,
+        gracePeriodSeconds: input.gracePeriodSeconds ?? 0,
+        oldKeyExpiresAt: toIso(oldExpiry),
+        reason: input.reason ?? null,
+        cause: 'manual',
+      });
       return { record: { ...record, credits: old.credits }, key, old: { ...old, ...patch } };
     });
     await this.bus.publish({ kind: 'key', hash: result.old.hash });
@@ -297,9 +340,127 @@ export class Keys {
         tx,
         this.auditEntry(ctx, 'key.deleted', id, { keyspaceId: key.keyspaceId, start: key.start }),
       );
+      await this.recordKeyEvent(tx, 'key.deleted', key, {});
       return key;
     });
     await this.bus.publish({ kind: 'key', hash: deleted.hash });
+  }
+
+  /**
+   * A rotation Keyward starts itself (an alert's `rotate` action; a leak report with grace 0).
+   * Same effect as `rotate`, but no root key is involved: the audit entry names `input.actor`
+   * and `input.cause`. The replacement's plaintext is not returned to anyone and never stored —
+   * the owner gets a usable key by rotating the replacement (see docs/monitoring.md). With `tx`
+   * it joins the caller's transaction, so an alert and its actions commit together; the cache
+   * invalidation goes out once that commits.
+   */
+  async rotateBySystem(
+    workspaceId: string,
+    id: string,
+    input: SystemRotation,
+    tx?: StoreOps,
+  ): Promise<SystemRotationOutcome> {
+    if (!tx) return this.store.transaction((t) => this.rotateBySystem(workspaceId, id, input, t));
+    const now = this.clock.now();
+    const old = await tx.getKey(workspaceId, id);
+    if (!old) return { rotated: false, reason: 'not_found' };
+    if (old.replacedBy !== null) return { rotated: false, reason: 'already_replaced' };
+    const status = effectiveStatus(old, now);
+    if (status !== 'active') return { rotated: false, reason: status };
+    const ks = await tx.getKeyspace(workspaceId, old.keyspaceId);
+    if (!ks) return { rotated: false, reason: 'not_found' };
+    const grace = input.gracePeriodSeconds ?? ks.rotation.gracePeriodSeconds ?? 0;
+    const graceEnd = now + grace * 1000;
+    // As in `rotate`: a grace period must never extend a key's lifetime.
+    const oldExpiry = old.expiresAt === null ? graceEnd : Math.min(old.expiresAt, graceEnd);
+    const { record } = this.mint(
+      ks,
+      {
+        name: old.name,
+        ownerId: old.ownerId,
+        meta: old.meta,
+        scopes: old.scopes,
+        ratelimits: old.ratelimits,
+        restrictions: old.restrictions,
+      },
+      { id: old.lineageId, replaces: old.id },
+    );
+    await tx.insertKey(record, null);
+    await tx.updateKey(workspaceId, old.id, { replacedBy: record.id, expiresAt: oldExpiry, updatedAt: now });
+    await this.audit.append(tx, {
+      workspaceId,
+      actor: input.actor,
+      ip: null,
+      action: 'key.rotated',
+      targetType: 'key',
+      targetId: old.id,
+      data: {
+        ...input.data,
+        newKeyId: record.id,
+        start: record.start,
+        gracePeriodSeconds: grace,
+        oldKeyExpiresAt: oldExpiry,
+        reason: input.reason,
+        cause: input.cause,
+      },
+    });
+    tx.afterCommit(() => {
+      this.publishQuietly(old.hash);
+      this.publishQuietly(record.hash);
+    });
+    await this.recordKeyEvent(tx, 'key.rotated', old, {
+      newKeyId: record.id,
+      newKeyStart: record.start,
+      gracePeriodSeconds: grace,
+      oldKeyExpiresAt: toIso(oldExpiry),
+      reason: input.reason,
+      cause: input.cause,
+    });
+    return { rotated: true, newKeyId: record.id, gracePeriodSeconds: grace, oldKeyExpiresAt: oldExpiry };
+  }
+
+  /** Disables a key on Keyward's own initiative (an alert's `disable` action); see `rotateBySystem`. */
+  async disableBySystem(
+    workspaceId: string,
+    id: string,
+    input: SystemCause,
+    tx?: StoreOps,
+  ): Promise<SystemDisableOutcome> {
+    if (!tx) return this.store.transaction((t) => this.disableBySystem(workspaceId, id, input, t));
+    const now = this.clock.now();
+    const key = await tx.getKey(workspaceId, id);
+    if (!key) return { disabled: false, reason: 'not_found' };
+    const status = effectiveStatus(key, now);
+    if (status !== 'active') return { disabled: false, reason: status };
+    await tx.updateKey(workspaceId, id, { status: 'disabled', updatedAt: now });
+    await this.audit.append(tx, {
+      workspaceId,
+      actor: input.actor,
+      ip: null,
+      action: 'key.updated',
+      targetType: 'key',
+      targetId: id,
+      data: {
+        ...input.data,
+        status: 'disabled',
+        statusChange: 'key.disabled',
+        reason: input.reason,
+        cause: input.cause,
+      },
+    });
+    await this.recordKeyEvent(tx, 'key.updated', key, {
+      changes: ['status'],
+      status: 'disabled',
+      reason: input.reason,
+      cause: input.cause,
+    });
+    tx.afterCommit(() => this.publishQuietly(key.hash));
+    return { disabled: true };
+  }
+
+  /** After-commit invalidation: the change is durable whatever the bus does; it reports its own failures. */
+  private publishQuietly(hash: string): void {
+    this.bus.publish({ kind: 'key', hash }).catch(() => undefined);
   }
 }
 

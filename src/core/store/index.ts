@@ -1,3 +1,4 @@
+export type * from './alert-store.js';
 export { MemoryStore } from './memory-store.js';
 export type * from './records.js';
 export {
@@ -13,4 +14,6 @@ export {
   StoreUnavailable,
   UniqueViolation,
 } from './store.js';
+export type * from './usage-store.js';
 export type * from './vault-store.js';
+export type * from './webhook-store.js';

@@ -1,4 +1,8 @@
+import type { AlertStoreOps } from './alert-store.js';
+import { type AlertState, emptyAlertState, memoryAlertOps } from './memory-alerts.js';
+import { emptyUsageState, memoryUsageOps, type UsageState } from './memory-usage.js';
 import { emptyVaultState, memoryVaultOps, type VaultState } from './memory-vault.js';
+import { emptyWebhookState, memoryWebhookOps, type WebhookState } from './memory-webhooks.js';
 import type {
   AuditRecord,
   Credits,
@@ -21,7 +25,9 @@ import {
   type StoreOps,
   UniqueViolation,
 } from './store.js';
+import type { UsageStoreOps } from './usage-store.js';
 import type { VaultStoreOps } from './vault-store.js';
+import type { WebhookStoreOps } from './webhook-store.js';
 
 interface State {
   workspaces: Map<string, WorkspaceRecord>;
@@ -33,6 +39,9 @@ interface State {
   heads: Map<string, { seq: number; hash: string }>;
   events: EventRecord[];
   vault: VaultState;
+  usage: UsageState;
+  webhooks: WebhookState;
+  alerts: AlertState;
   refilledAt: Map<string, number>;
 }
 
@@ -46,6 +55,9 @@ const emptyState = (): State => ({
   heads: new Map(),
   events: [],
   vault: emptyVaultState(),
+  usage: emptyUsageState(),
+  webhooks: emptyWebhookState(),
+  alerts: emptyAlertState(),
   refilledAt: new Map(),
 });
 
@@ -317,6 +329,70 @@ export class MemoryStore implements Store {
     this.vaultOps.insertMasterKeyCheck(...a);
   replaceMasterKeyCheck: VaultStoreOps['replaceMasterKeyCheck'] = (...a) =>
     this.vaultOps.replaceMasterKeyCheck(...a);
+
+  // Usage events and rollups live in memory-usage.ts; these delegate to them.
+  private readonly usageOps = memoryUsageOps(
+    () => this.state.usage,
+    () => this.state.keys,
+  );
+  insertUsageEvents: UsageStoreOps['insertUsageEvents'] = (...a) => this.usageOps.insertUsageEvents(...a);
+  addUsageCounts: UsageStoreOps['addUsageCounts'] = (...a) => this.usageOps.addUsageCounts(...a);
+  touchKeysLastUsed: UsageStoreOps['touchKeysLastUsed'] = (...a) => this.usageOps.touchKeysLastUsed(...a);
+  usageSeries: UsageStoreOps['usageSeries'] = (...a) => this.usageOps.usageSeries(...a);
+  listUsageEvents: UsageStoreOps['listUsageEvents'] = (...a) => this.usageOps.listUsageEvents(...a);
+  purgeUsageEvents: UsageStoreOps['purgeUsageEvents'] = (...a) => this.usageOps.purgeUsageEvents(...a);
+  purgeUsageCounts: UsageStoreOps['purgeUsageCounts'] = (...a) => this.usageOps.purgeUsageCounts(...a);
+
+  // Webhooks' operations live in memory-webhooks.ts; these delegate to them.
+  private readonly webhookOps = memoryWebhookOps(() => ({
+    webhooks: this.state.webhooks,
+    events: this.state.events,
+    keys: this.state.keys,
+  }));
+  insertWebhook: WebhookStoreOps['insertWebhook'] = (...a) => this.webhookOps.insertWebhook(...a);
+  getWebhook: WebhookStoreOps['getWebhook'] = (...a) => this.webhookOps.getWebhook(...a);
+  listWebhooks: WebhookStoreOps['listWebhooks'] = (...a) => this.webhookOps.listWebhooks(...a);
+  listWorkspaceWebhooks: WebhookStoreOps['listWorkspaceWebhooks'] = (...a) =>
+    this.webhookOps.listWorkspaceWebhooks(...a);
+  deleteWebhook: WebhookStoreOps['deleteWebhook'] = (...a) => this.webhookOps.deleteWebhook(...a);
+  listUndispatchedEvents: WebhookStoreOps['listUndispatchedEvents'] = (...a) =>
+    this.webhookOps.listUndispatchedEvents(...a);
+  markEventsDispatched: WebhookStoreOps['markEventsDispatched'] = (...a) =>
+    this.webhookOps.markEventsDispatched(...a);
+  insertDelivery: WebhookStoreOps['insertDelivery'] = (...a) => this.webhookOps.insertDelivery(...a);
+  listDueDeliveries: WebhookStoreOps['listDueDeliveries'] = (...a) => this.webhookOps.listDueDeliveries(...a);
+  claimDelivery: WebhookStoreOps['claimDelivery'] = (...a) => this.webhookOps.claimDelivery(...a);
+  finishDeliveryAttempt: WebhookStoreOps['finishDeliveryAttempt'] = (...a) =>
+    this.webhookOps.finishDeliveryAttempt(...a);
+  releaseDelivery: WebhookStoreOps['releaseDelivery'] = (...a) => this.webhookOps.releaseDelivery(...a);
+  getDelivery: WebhookStoreOps['getDelivery'] = (...a) => this.webhookOps.getDelivery(...a);
+  listDeliveries: WebhookStoreOps['listDeliveries'] = (...a) => this.webhookOps.listDeliveries(...a);
+  scheduleRedelivery: WebhookStoreOps['scheduleRedelivery'] = (...a) =>
+    this.webhookOps.scheduleRedelivery(...a);
+  listKeysExpiringBetween: WebhookStoreOps['listKeysExpiringBetween'] = (...a) =>
+    this.webhookOps.listKeysExpiringBetween(...a);
+  insertExpiryReminder: WebhookStoreOps['insertExpiryReminder'] = (...a) =>
+    this.webhookOps.insertExpiryReminder(...a);
+
+  // Alerts' operations live in memory-alerts.ts; these delegate to them.
+  private readonly alertOps = memoryAlertOps(() => this.state.alerts);
+  insertAlertRule: AlertStoreOps['insertAlertRule'] = (...a) => this.alertOps.insertAlertRule(...a);
+  getAlertRule: AlertStoreOps['getAlertRule'] = (...a) => this.alertOps.getAlertRule(...a);
+  listAlertRules: AlertStoreOps['listAlertRules'] = (...a) => this.alertOps.listAlertRules(...a);
+  listEnabledAlertRules: AlertStoreOps['listEnabledAlertRules'] = (...a) =>
+    this.alertOps.listEnabledAlertRules(...a);
+  updateAlertRule: AlertStoreOps['updateAlertRule'] = (...a) => this.alertOps.updateAlertRule(...a);
+  deleteAlertRule: AlertStoreOps['deleteAlertRule'] = (...a) => this.alertOps.deleteAlertRule(...a);
+  insertAlert: AlertStoreOps['insertAlert'] = (...a) => this.alertOps.insertAlert(...a);
+  listAlerts: AlertStoreOps['listAlerts'] = (...a) => this.alertOps.listAlerts(...a);
+  addAlertCounts: AlertStoreOps['addAlertCounts'] = (...a) => this.alertOps.addAlertCounts(...a);
+  sumAlertCounts: AlertStoreOps['sumAlertCounts'] = (...a) => this.alertOps.sumAlertCounts(...a);
+  purgeAlertCounts: AlertStoreOps['purgeAlertCounts'] = (...a) => this.alertOps.purgeAlertCounts(...a);
+  getAlertBaseline: AlertStoreOps['getAlertBaseline'] = (...a) => this.alertOps.getAlertBaseline(...a);
+  saveAlertBaseline: AlertStoreOps['saveAlertBaseline'] = (...a) => this.alertOps.saveAlertBaseline(...a);
+  rememberKeyNetworks: AlertStoreOps['rememberKeyNetworks'] = (...a) =>
+    this.alertOps.rememberKeyNetworks(...a);
+  claimAlertFiring: AlertStoreOps['claimAlertFiring'] = (...a) => this.alertOps.claimAlertFiring(...a);
 
   /** Test hook: lets tamper tests edit the chain as an attacker with database access would. */
   tamperAudit(workspaceId: string, edit: (entries: AuditRecord[]) => AuditRecord[]): void {

@@ -8,7 +8,10 @@ import type {
   RootKeyRecord,
   WorkspaceRecord,
 } from './records.js';
+import type { AlertStoreOps } from './alert-store.js';
+import type { UsageStoreOps } from './usage-store.js';
 import type { VaultStoreOps } from './vault-store.js';
+import type { WebhookStoreOps } from './webhook-store.js';
 
 /** Newest-first pagination: `after` is the cursor position of the last item already seen. */
 export interface PageRequest {
@@ -59,7 +62,7 @@ export interface KeyspacePatch {
  * one contract suite in `store.contract.ts`. Reads of another workspace's rows are impossible
  * by construction: every lookup by id takes the workspace id too.
  */
-export interface StoreOps extends VaultStoreOps {
+export interface StoreOps extends VaultStoreOps, WebhookStoreOps, UsageStoreOps, AlertStoreOps {
   insertWorkspace(ws: WorkspaceRecord): Promise<void>;
   getWorkspaceByName(name: string): Promise<WorkspaceRecord | undefined>;
   countWorkspaces(): Promise<number>;

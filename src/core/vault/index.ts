@@ -14,6 +14,15 @@ export {
 export { ensureMasterKey, masterKeyMismatch, masterKeyOpens } from './master-key-check.js';
 export { type RewrapProgress, rotateMasterKey } from './master-key-rotation.js';
 export { recordDueRotations } from './rotation-due.js';
+export {
+  MAX_SECRET_BYTES,
+  type SecretChange,
+  type SecretSummary,
+  type SecretValue,
+  type SecretWrite,
+  type VaultOptions,
+  type WrittenSecret,
+} from './secret-input.js';
 export { SECRET_LABELS, type SecretLabel } from './secret-labels.js';
 export {
   ENV_NAME,
@@ -23,13 +32,4 @@ export {
   parseSecretPath,
   SECRET_PATH_PATTERN,
 } from './secret-path.js';
-export {
-  MAX_SECRET_BYTES,
-  type SecretChange,
-  type SecretSummary,
-  type SecretValue,
-  type SecretWrite,
-  Vault,
-  type VaultOptions,
-  type WrittenSecret,
-} from './vault.js';
+export { Vault } from './vault.js';

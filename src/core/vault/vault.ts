@@ -1,25 +1,22 @@
-import type { AuditInput, AuditLog } from '../audit/index.js';
+import type { AuditLog } from '../audit/index.js';
 import type { Clock } from '../clock/index.js';
 import type { RandomSource } from '../crypto/index.js';
-import { invalid, KeywardError, notFound } from '../errors/index.js';
+import { KeywardError, notFound } from '../errors/index.js';
 import { checkMeta } from '../keys/index.js';
-import { type CallContext, denied, type SecretAccess } from '../root-keys/index.js';
+import { type CallContext, denied } from '../root-keys/index.js';
+import { type SecretRecord, type Store, type StoreOps, UniqueViolation } from '../store/index.js';
+import { type MasterKey, sealVersion } from './envelope.js';
+import { entry, SecretGuard, type SecretOperation } from './secret-guard.js';
 import {
-  type SecretRecord,
-  type SecretRotation,
-  type SecretVersionMeta,
-  type Store,
-  type StoreOps,
-  UniqueViolation,
-} from '../store/index.js';
-import {
-  keyCheckOpens,
-  type MasterKey,
-  openVersion,
-  SealOpenError,
-  sealVersion,
-  type VersionRef,
-} from './envelope.js';
+  checkRotation,
+  MAX_SECRET_BYTES,
+  type SecretChange,
+  type SecretSummary,
+  type SecretValue,
+  type SecretWrite,
+  type VaultOptions,
+  type WrittenSecret,
+} from './secret-input.js';
 import {
   labelsAfterPromotion,
   labelsAfterWrite,
@@ -30,65 +27,7 @@ import {
   versionsToPrune,
 } from './secret-labels.js';
 import { parseSecretPath } from './secret-path.js';
-
-/** The largest value a version holds: 64 KiB of UTF-8. */
-export const MAX_SECRET_BYTES = 64 * 1024;
-
-export interface VaultOptions {
-  /** Versions kept per secret; older unlabelled ones are pruned on write. */
-  maxVersions: number;
-}
-
-export interface SecretWrite {
-  value: string;
-  /** Replaces the secret's meta; absent keeps it. */
-  meta?: Record<string, unknown> | undefined;
-  /** Check-and-set: the write succeeds only if the latest version is this one (0: the secret must not exist). */
-  expectedVersion?: number | undefined;
-  /** A rotation's write: labelled `pending`, and `current` stays until `confirm`. */
-  pending?: boolean | undefined;
-  /** Sets (or with null removes) the rotation policy; absent keeps it. */
-  rotation?: SecretRotation | null | undefined;
-}
-
-export interface SecretChange {
-  meta?: Record<string, unknown> | undefined;
-  rotation?: SecretRotation | null | undefined;
-}
-
-export interface WrittenSecret {
-  path: string;
-  version: number;
-  createdAt: number;
-  labels: SecretLabel[];
-}
-
-export interface SecretValue {
-  path: string;
-  version: number;
-  /** The plaintext. Callers hand it to the caller and nowhere else. */
-  value: string;
-  createdAt: number;
-  labels: SecretLabel[];
-  meta: Record<string, unknown>;
-}
-
-/** A secret's metadata and versions: everything but values. */
-export interface SecretSummary {
-  secret: SecretRecord;
-  versions: SecretVersionMeta[];
-}
-
-/** The HTTP schema says the same; core checks again for callers that bypass it. */
-function checkRotation(rotation: SecretRotation | null | undefined): void {
-  if (!rotation) return;
-  if (!Number.isSafeInteger(rotation.maxAgeSeconds) || rotation.maxAgeSeconds < 60)
-    throw invalid('/rotation/maxAgeSeconds', 'must be a whole number of seconds, at least 60');
-  if (rotation.webhook !== undefined && !/^https?:\/\/[^\s]+$/.test(rotation.webhook))
-    throw invalid('/rotation/webhook', 'must be an http:// or https:// URL');
-}
-
-type Operation = 'read' | 'write' | 'update' | 'delete' | 'restore' | 'destroy' | 'confirm' | 'list';
+import { unseal } from './unseal.js';
 
 const WRITE_RETRIES = 3;
 
@@ -100,8 +39,7 @@ const WRITE_RETRIES = 3;
  * answers 403 to writes.
  */
 export class Vault {
-  /** Errors whose audit entry is already written (the denials). */
-  private readonly audited = new WeakSet<KeywardError>();
+  private readonly guard: SecretGuard;
 
   constructor(
     private readonly store: Store,
@@ -110,12 +48,14 @@ export class Vault {
     private readonly random: RandomSource,
     private readonly master: MasterKey,
     private readonly options: VaultOptions,
-  ) {}
+  ) {
+    this.guard = new SecretGuard(store, audit);
+  }
 
   async put(ctx: CallContext, rawPath: string, input: SecretWrite): Promise<WrittenSecret> {
     const path = parseSecretPath(rawPath);
-    return this.attempt(ctx, 'write', path, undefined, async () => {
-      await this.authorize(ctx, 'write', path, 'write');
+    return this.guard.attempt(ctx, 'write', path, undefined, async () => {
+      await this.guard.authorize(ctx, 'write', path, 'write');
       const bytes = Buffer.byteLength(input.value, 'utf8');
       if (bytes > MAX_SECRET_BYTES)
         throw new KeywardError(
@@ -151,6 +91,10 @@ export class Vault {
   ): Promise<WrittenSecret> {
     const ws = ctx.principal.workspaceId;
     const now = this.clock.now();
+    // Touch the row first: on PostgreSQL the UPDATE takes its lock, so concurrent writers of one
+    // secret queue here and each reads the version the previous one committed (SQLite has one
+    // writer anyway). Only the very first writes of a new path can still race, on the insert.
+    await tx.updateSecret(ws, path, { updatedAt: now });
     const existing = await tx.getSecret(ws, path);
     const latest = existing?.latestVersion ?? 0;
     if (input.expectedVersion !== undefined && input.expectedVersion !== latest)
@@ -205,7 +149,7 @@ export class Vault {
     const written = labelsOf(labels, version);
     await this.audit.append(
       tx,
-      this.entry(ctx, 'secret.written', path, {
+      entry(ctx, 'secret.written', path, {
         version,
         labels: written,
         expectedVersion: input.expectedVersion ?? null,
@@ -225,8 +169,8 @@ export class Vault {
     select: { version?: number | undefined; label?: SecretLabel | undefined } = {},
   ): Promise<SecretValue> {
     const path = parseSecretPath(rawPath);
-    return this.attempt(ctx, 'read', path, select.version, async () => {
-      await this.authorize(ctx, 'read', path, 'read');
+    return this.guard.attempt(ctx, 'read', path, select.version, async () => {
+      await this.guard.authorize(ctx, 'read', path, 'read');
       return this.store.transaction(async (tx) => {
         const secret = await this.live(tx, ctx, path);
         const label = select.version === undefined ? (select.label ?? 'current') : undefined;
@@ -238,13 +182,13 @@ export class Vault {
         if (stored.ciphertext === null || stored.wrappedKey === null)
           throw new KeywardError('NOT_FOUND', `Version ${version} of secret ${path} was destroyed`);
         const ref = { workspaceId: ctx.principal.workspaceId, path, version };
-        const value = await this.open(tx, ref, {
+        const value = await unseal(tx, this.master, ref, {
           ciphertext: stored.ciphertext,
           wrappedKey: stored.wrappedKey,
         });
         const labels = labelsOf(secret, version);
         // Committed before the value is handed out: no read goes unaudited.
-        await this.audit.append(tx, this.entry(ctx, 'secret.read', path, { version, labels }));
+        await this.audit.append(tx, entry(ctx, 'secret.read', path, { version, labels }));
         return { path, version, value, createdAt: stored.createdAt, labels, meta: secret.meta };
       });
     });
@@ -360,10 +304,10 @@ export class Vault {
   ): Promise<SecretSummary[]> {
     const prefix =
       filter.prefix === undefined ? undefined : parseSecretPath(filter.prefix, 'querystring:/prefix');
-    return this.attempt(ctx, 'list', prefix ?? '*', undefined, async () => {
+    return this.guard.attempt(ctx, 'list', prefix ?? '*', undefined, async () => {
       const perms = ctx.principal.permissions;
       if (!perms.hasAnySecret('read'))
-        await this.deny(ctx, 'list', prefix ?? '*', denied('secrets.read:<glob>'), 'secrets.read');
+        await this.guard.deny(ctx, 'list', prefix ?? '*', denied('secrets.read:<glob>'), 'secrets.read');
       const ws = ctx.principal.workspaceId;
       const batch = Math.max(filter.limit, 100);
       const found: SecretRecord[] = [];
@@ -401,7 +345,7 @@ export class Vault {
    */
   private async change(
     ctx: CallContext,
-    operation: Operation,
+    operation: SecretOperation,
     path: string,
     apply: (
       tx: StoreOps,
@@ -410,15 +354,15 @@ export class Vault {
     ) => Promise<{ action: string; data: Record<string, unknown> } | null>,
     opts: { deleted?: boolean } = {},
   ): Promise<SecretSummary> {
-    return this.attempt(ctx, operation, path, undefined, async () => {
-      await this.authorize(ctx, operation, path, 'write');
+    return this.guard.attempt(ctx, operation, path, undefined, async () => {
+      await this.guard.authorize(ctx, operation, path, 'write');
       return this.store.transaction(async (tx) => {
         const secret = opts.deleted
           ? await tx.getSecret(ctx.principal.workspaceId, path)
           : await this.live(tx, ctx, path);
         if (!secret) throw notFound('secret', path);
         const done = await apply(tx, secret, this.clock.now());
-        if (done) await this.audit.append(tx, this.entry(ctx, done.action, path, done.data));
+        if (done) await this.audit.append(tx, entry(ctx, done.action, path, done.data));
         const after = (await tx.getSecret(ctx.principal.workspaceId, path)) ?? secret;
         const [summary] = await this.summaries(tx, ctx.principal.workspaceId, [after]);
         return summary ?? { secret: after, versions: [] };
@@ -431,94 +375,5 @@ export class Vault {
     const secret = await tx.getSecret(ctx.principal.workspaceId, path);
     if (!secret || secret.deletedAt !== null) throw notFound('secret', path);
     return secret;
-  }
-
-  /**
-   * Read access decides visibility: without it the path does not exist for the caller (404,
-   * whether or not it does); with read but not the needed write access, 403. Either way the
-   * attempt is audited, in its own transaction since the request fails.
-   */
-  private async authorize(ctx: CallContext, operation: Operation, path: string, access: SecretAccess) {
-    const perms = ctx.principal.permissions;
-    if (perms.canSecret(access, path)) return;
-    const visible = perms.canSecret('read', path);
-    const err = visible ? denied(`secrets.${access}:${path}`) : notFound('secret', path);
-    await this.deny(ctx, operation, path, err, `secrets.${access}`);
-  }
-
-  private async deny(
-    ctx: CallContext,
-    operation: Operation,
-    path: string,
-    err: KeywardError,
-    needed: string,
-  ): Promise<never> {
-    await this.record(
-      this.entry(ctx, 'secret.access_denied', path, { operation, needed, status: err.status }),
-    );
-    this.audited.add(err);
-    throw err;
-  }
-
-  private async attempt<T>(
-    ctx: CallContext,
-    operation: Operation,
-    path: string,
-    version: number | undefined,
-    run: () => Promise<T>,
-  ): Promise<T> {
-    try {
-      return await run();
-    } catch (err) {
-      if (err instanceof KeywardError && !this.audited.has(err)) {
-        await this.record(
-          this.entry(ctx, `secret.${operation}_failed`, path, {
-            code: err.code,
-            status: err.status,
-            ...(version !== undefined ? { version } : {}),
-          }),
-        );
-      }
-      throw err;
-    }
-  }
-
-  /** A failure's audit entry. If even that cannot be written, the original error is what the caller needs. */
-  private async record(entry: AuditInput): Promise<void> {
-    try {
-      await this.store.transaction((tx) => this.audit.append(tx, entry));
-    } catch {}
-  }
-
-  private async open(tx: StoreOps, ref: VersionRef, sealed: { ciphertext: string; wrappedKey: string }) {
-    try {
-      return openVersion(this.master, ref, sealed);
-    } catch (err) {
-      if (!(err instanceof SealOpenError)) throw err;
-      // A data key that will not open is either tampered with or wrapped by another master key;
-      // the check value tells which.
-      const check = await tx.getMasterKeyCheck();
-      if (err.part === 'data key' && check !== undefined && !keyCheckOpens(this.master, check))
-        throw new KeywardError(
-          'MASTER_KEY_MISMATCH',
-          "This server's master key no longer opens the vault (was it rotated?); restart it with the current master key",
-        );
-      throw new KeywardError(
-        'SECRET_DECRYPTION_FAILED',
-        `Version ${ref.version} of secret ${ref.path} failed authentication (its ${err.part}): the stored data was altered or moved`,
-      );
-    }
-  }
-
-  private entry(ctx: CallContext, action: string, path: string, data: Record<string, unknown>): AuditInput {
-    return {
-      workspaceId: ctx.principal.workspaceId,
-      actor: ctx.principal.rootKeyId,
-      ip: ctx.ip,
-      action,
-      targetType: 'secret',
-      targetId: path,
-      data,
-    };
   }
 }

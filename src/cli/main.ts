@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { describeError } from './client.js';
 import { registerAudit } from './commands/audit.js';
+import { registerIncidents } from './commands/incidents.js';
 import { registerKeys } from './commands/keys.js';
 import { registerKeyspaces } from './commands/keyspaces.js';
 import { registerRootKeys } from './commands/root-keys.js';
@@ -32,6 +33,7 @@ and 1 when keys verify is not VALID or audit verify finds the chain broken.`,
   registerKeyspaces(program);
   registerKeys(program);
   registerAudit(program);
+  registerIncidents(program);
   registerRootKeys(program);
   registerSecrets(program);
   registerRun(program);

@@ -7,14 +7,19 @@ import { newId } from '../core/ids/index.js';
 import type { Services } from '../server/services.js';
 import { requireRootKey } from './auth.js';
 import { sendProblem, toKeywardError } from './problem.js';
+import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
+import { incidentRoutes } from './routes/incidents.js';
 import { keyRoutes } from './routes/keys.js';
 import { keyspaceRoutes } from './routes/keyspaces.js';
 import { operationsRoutes } from './routes/operations.js';
 import { ratelimitRoutes } from './routes/ratelimit.js';
 import { rootKeyRoutes } from './routes/root-keys.js';
 import { secretRoutes } from './routes/secrets.js';
+import { selfRotateRoutes } from './routes/self-rotate.js';
+import { usageRoutes } from './routes/usage.js';
 import { verifyRoutes } from './routes/verify.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { Problem } from './schemas/common.js';
 import { validatorCompiler } from './validation.js';
 
@@ -83,16 +88,26 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
       components: {
         securitySchemes: {
           rootKey: { type: 'http', scheme: 'bearer', description: 'A root key (`kw_root_…`)' },
+          apiKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API key issued by Keyward (self-rotation)',
+          },
         },
       },
       tags: [
         { name: 'keyspaces' },
         { name: 'keys' },
+        { name: 'usage' },
         { name: 'verification' },
         { name: 'audit' },
         { name: 'root keys' },
         { name: 'rate limits' },
+        { name: 'revocation' },
+        { name: 'rotation' },
         { name: 'secrets' },
+        { name: 'webhooks' },
+        { name: 'alerts' },
         { name: 'operations' },
       ],
     },
@@ -102,15 +117,21 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   await app.register(operationsRoutes(services));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  // Authenticated by the API key itself, not a root key: outside the /v1 root-key scope.
+  await app.register(selfRotateRoutes(services));
   await app.register(async (v1) => {
     requireRootKey(v1, services);
     await v1.register(keyspaceRoutes(services));
     await v1.register(keyRoutes(services));
     await v1.register(verifyRoutes(services));
     await v1.register(auditRoutes(services));
+    await v1.register(usageRoutes(services));
     await v1.register(rootKeyRoutes(services));
     await v1.register(ratelimitRoutes(services));
+    await v1.register(incidentRoutes(services));
     await v1.register(secretRoutes(services));
+    await v1.register(webhookRoutes(services));
+    await v1.register(alertRoutes(services));
   });
 
   await app.ready();

@@ -58,6 +58,17 @@ export const ConfigSchema = Type.Object({
     default: 100_000,
     description: 'Verification cache entries (KEYWARD_CACHE_SIZE)',
   }),
+  schedulerTickMs: Type.Integer({
+    minimum: 100,
+    default: 5_000,
+    description: 'How often each node tries to lead and run timed work, ms (KEYWARD_SCHEDULER_TICK_MS)',
+  }),
+  schedulerLeaseMs: Type.Integer({
+    minimum: 1_000,
+    default: 15_000,
+    description:
+      'Scheduler lease; a dead leader is replaced after at most this, ms (KEYWARD_SCHEDULER_LEASE_MS)',
+  }),
   rootKeyRateLimit: Type.Integer({
     minimum: 0,
     default: 50_000,
@@ -93,6 +104,39 @@ export const ConfigSchema = Type.Object({
     description:
       'How often secrets are checked against rotation.maxAgeSeconds, in ms; 0 turns the check off (KEYWARD_VAULT_ROTATION_CHECK_MS)',
   }),
+  usageRecording: Type.Union([Type.Literal('on'), Type.Literal('off')], {
+    default: 'on',
+    description:
+      'Whether verifications are recorded as usage events (KEYWARD_USAGE_RECORDING=on|off); off: no events, rollups or lastUsedAt',
+  }),
+  usageRetentionDays: Type.Integer({
+    minimum: 0,
+    maximum: 36_500,
+    default: 30,
+    description:
+      'Days raw usage events and minute counts are kept; 0 keeps them forever (KEYWARD_USAGE_RETENTION_DAYS)',
+  }),
+  usageRollupRetentionDays: Type.Integer({
+    minimum: 0,
+    maximum: 36_500,
+    default: 400,
+    description:
+      'Days hourly usage counts (hour and day series) are kept; 0 keeps them forever (KEYWARD_USAGE_ROLLUP_RETENTION_DAYS)',
+  }),
+  usageQueueLimit: Type.Integer({
+    minimum: 1_000,
+    maximum: 10_000_000,
+    default: 100_000,
+    description:
+      'Usage events held in memory while waiting to be written; beyond, new events are dropped and counted (KEYWARD_USAGE_QUEUE_LIMIT)',
+  }),
+  usageFlushMs: Type.Integer({
+    minimum: 10,
+    maximum: 60_000,
+    default: 1_000,
+    description:
+      'How often usage events are written, in ms (a batch of 1000 is written at once) (KEYWARD_USAGE_FLUSH_MS)',
+  }),
   siem: Type.Optional(
     Type.String({
       description:
@@ -114,7 +158,43 @@ export const ConfigSchema = Type.Object({
     minimum: 1,
     maximum: 1_000_000,
     default: 10_000,
-    description: 'Events held per SIEM sink while it is down; beyond, new events are dropped and counted (KEYWARD_SIEM_BUFFER)',
+    description:
+      'Events held per SIEM sink while it is down; beyond, new events are dropped and counted (KEYWARD_SIEM_BUFFER)',
+  }),
+  webhookDenyPrivate: Type.Boolean({
+    default: false,
+    description:
+      'Refuse webhook URLs that are or resolve to loopback, private or link-local addresses, at registration and on every attempt (KEYWARD_WEBHOOK_DENY_PRIVATE=1)',
+  }),
+  webhookTimeoutMs: Type.Integer({
+    minimum: 100,
+    maximum: 120_000,
+    default: 15_000,
+    description: 'Timeout of one webhook delivery attempt, in ms (KEYWARD_WEBHOOK_TIMEOUT_MS)',
+  }),
+  webhookPollMs: Type.Integer({
+    minimum: 0,
+    default: 1_000,
+    description:
+      'How often a node looks for new events and due webhook deliveries, in ms; 0: this node delivers none (KEYWARD_WEBHOOK_POLL_MS)',
+  }),
+  webhookConcurrency: Type.Integer({
+    minimum: 1,
+    maximum: 1000,
+    default: 16,
+    description: 'Webhook delivery attempts in flight at once, per node (KEYWARD_WEBHOOK_CONCURRENCY)',
+  }),
+  webhookRetrySchedule: Type.String({
+    pattern: '^[0-9]{1,10}(,[0-9]{1,10}){0,49}$',
+    default: '0,5000,300000,1800000,7200000,18000000,36000000,36000000',
+    description:
+      'Delay before each webhook delivery attempt, in ms, comma-separated (each varies by ±20 %); when the last attempt fails the delivery is failed (KEYWARD_WEBHOOK_RETRY_SCHEDULE_MS)',
+  }),
+  keyExpiryCheckMs: Type.Integer({
+    minimum: 0,
+    default: 60_000,
+    description:
+      'How often keys are checked for `key.expiring` reminders (7 days and 1 day before expiry), in ms; 0 turns the check off (KEYWARD_KEY_EXPIRY_CHECK_MS)',
   }),
 });
 
@@ -135,6 +215,8 @@ const ENV: Record<string, keyof Config> = {
   KEYWARD_REDIS_URL: 'redisUrl',
   KEYWARD_DATABASE_POOL_SIZE: 'databasePoolSize',
   KEYWARD_ROOT_KEY_RATE_LIMIT: 'rootKeyRateLimit',
+  KEYWARD_SCHEDULER_TICK_MS: 'schedulerTickMs',
+  KEYWARD_SCHEDULER_LEASE_MS: 'schedulerLeaseMs',
   KEYWARD_LOG_LEVEL: 'logLevel',
   KEYWARD_BODY_LIMIT: 'bodyLimit',
   KEYWARD_CACHE_SIZE: 'cacheSize',
@@ -143,10 +225,21 @@ const ENV: Record<string, keyof Config> = {
   KEYWARD_MASTER_KEY_FILE: 'masterKeyFile',
   KEYWARD_VAULT_MAX_VERSIONS: 'vaultMaxVersions',
   KEYWARD_VAULT_ROTATION_CHECK_MS: 'vaultRotationCheckMs',
+  KEYWARD_USAGE_RECORDING: 'usageRecording',
+  KEYWARD_USAGE_RETENTION_DAYS: 'usageRetentionDays',
+  KEYWARD_USAGE_ROLLUP_RETENTION_DAYS: 'usageRollupRetentionDays',
+  KEYWARD_USAGE_QUEUE_LIMIT: 'usageQueueLimit',
+  KEYWARD_USAGE_FLUSH_MS: 'usageFlushMs',
   KEYWARD_SIEM: 'siem',
   KEYWARD_SIEM_USAGE: 'siemUsage',
   KEYWARD_SIEM_TLS_CA: 'siemTlsCa',
   KEYWARD_SIEM_BUFFER: 'siemBuffer',
+  KEYWARD_WEBHOOK_DENY_PRIVATE: 'webhookDenyPrivate',
+  KEYWARD_WEBHOOK_TIMEOUT_MS: 'webhookTimeoutMs',
+  KEYWARD_WEBHOOK_POLL_MS: 'webhookPollMs',
+  KEYWARD_WEBHOOK_CONCURRENCY: 'webhookConcurrency',
+  KEYWARD_WEBHOOK_RETRY_SCHEDULE_MS: 'webhookRetrySchedule',
+  KEYWARD_KEY_EXPIRY_CHECK_MS: 'keyExpiryCheckMs',
 };
 
 const NUMERIC = new Set<keyof Config>([
@@ -156,9 +249,19 @@ const NUMERIC = new Set<keyof Config>([
   'cacheTtlMs',
   'databasePoolSize',
   'rootKeyRateLimit',
+  'schedulerTickMs',
+  'schedulerLeaseMs',
   'vaultMaxVersions',
   'vaultRotationCheckMs',
+  'usageRetentionDays',
+  'usageRollupRetentionDays',
+  'usageQueueLimit',
+  'usageFlushMs',
   'siemBuffer',
+  'webhookTimeoutMs',
+  'webhookPollMs',
+  'webhookConcurrency',
+  'keyExpiryCheckMs',
 ]);
 
 export class ConfigError extends Error {
@@ -178,6 +281,10 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   if (typeof raw.siemUsage === 'string') {
     const v = raw.siemUsage.trim().toLowerCase();
     raw.siemUsage = v === '1' || v === 'true' ? true : v === '0' || v === 'false' ? false : v;
+  }
+  if (typeof raw.webhookDenyPrivate === 'string') {
+    const v = raw.webhookDenyPrivate.trim().toLowerCase();
+    raw.webhookDenyPrivate = v === '1' || v === 'true' ? true : v === '0' || v === 'false' ? false : v;
   }
   for (const field of NUMERIC) {
     const v = raw[field];

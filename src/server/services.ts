@@ -1,26 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { RedisCacheBus, RedisRateLimiter } from '../adapters/redis/index.js';
 import { openPostgresStore, openSqliteStore, type SqlStore } from '../adapters/sql/index.js';
+import { HttpWebhookSender, resolveHost } from '../adapters/webhooks/index.js';
+import { AlertEvaluator, AlertRules } from '../core/alerts/index.js';
 import { AuditLog } from '../core/audit/index.js';
 import { type CacheBus, InProcessCacheBus } from '../core/cache-bus/index.js';
 import { type Clock, systemClock } from '../core/clock/index.js';
 import { type RandomSource, secureRandom } from '../core/crypto/index.js';
-import { Keys } from '../core/keys/index.js';
+import { Keys, recordExpiringKeys } from '../core/keys/index.js';
 import { Keyspaces } from '../core/keyspaces/index.js';
 import { MemoryRateLimiter, type RateLimiter, StandaloneLimits } from '../core/ratelimit/index.js';
+import { Revocations } from '../core/revocation/index.js';
 import { RootKeys } from '../core/root-keys/index.js';
+import { ScheduledRotation } from '../core/rotation/index.js';
+import { Scheduler } from '../core/scheduler/index.js';
 import type { SiemExport } from '../core/siem/index.js';
 import type { Store } from '../core/store/index.js';
+import { UsageRecorder, UsageReports, UsageRetention } from '../core/usage/index.js';
 import { recordDueRotations, Vault } from '../core/vault/index.js';
 import { Verifier } from '../core/verification/index.js';
+import {
+  type HostResolver,
+  parseRetrySchedule,
+  WebhookDispatcher,
+  type WebhookSender,
+  Webhooks,
+} from '../core/webhooks/index.js';
 import { Workspaces } from '../core/workspaces/index.js';
 import type { Config } from './config.js';
 import { Dependencies } from './dependencies.js';
 import { openMasterKey, requireMasterKeySetting } from './master-key.js';
 import { Metrics } from './metrics.js';
 import { redactUrl } from './redact.js';
-import { exportAudit, openSiem, SIEM_FLUSH_TIMEOUT_MS, siemSinks } from './siem.js';
+import { exportAudit, exportUsage, openSiem, SIEM_FLUSH_TIMEOUT_MS, siemSinks } from './siem.js';
+import { usageLogHooks } from './usage-hooks.js';
 
 /** Everything the HTTP layer and the CLI call into, built once from config. */
 export interface Services {
@@ -33,6 +49,9 @@ export interface Services {
   /** Keyward's own protection, per root key and per node. */
   apiLimiter: MemoryRateLimiter;
   standaloneLimits: StandaloneLimits;
+  revocations: Revocations;
+  /** Timed work on exactly one node (leader election through the store); started by the server. */
+  scheduler: Scheduler;
   metrics: Metrics;
   dependencies: Dependencies;
   audit: AuditLog;
@@ -41,12 +60,33 @@ export interface Services {
   keyspaces: Keyspaces;
   keys: Keys;
   verifier: Verifier;
+  /**
+   * Usage events of every verification, batched into the store; also the feed of stored
+   * batches (`usage.onFlushed`) for alerts and SIEM export. docs/monitoring.md.
+   */
+  usage: UsageRecorder;
+  /** What `GET /v1/keys/{id}/usage` and `/events` answer. */
+  usageReports: UsageReports;
+  /** Deletes usage past its retention; runs on a timer from the start. */
+  usageRetention: UsageRetention;
+  /** Alert rules and fired alerts (docs/monitoring.md, "Alerts"). */
+  alertRules: AlertRules;
+  /** Evaluates alert rules on every usage batch flushed by this node (`usage.onFlushed`). */
+  alertEvaluator: AlertEvaluator;
   /** Secrets held for third-party APIs (docs/vault.md). */
   vault: Vault;
   /** SIEM export (KEYWARD_SIEM): hand alerts here with `siem.export('alert', alert)`; never blocks. */
   siem: SiemExport;
   /** Records `secret.rotation_due` for secrets past their rotation age; the server runs it on a timer. */
   checkSecretRotation(): Promise<number>;
+  /** Webhook endpoints and their delivery log (docs/monitoring.md). */
+  webhooks: Webhooks;
+  /** Turns outbox events into webhook deliveries and sends them; `startWebhooks` runs it on a timer. */
+  webhookDispatcher: WebhookDispatcher;
+  /** Records `key.expiring` 7 days and 1 day before keys expire; `startWebhooks` runs it on a timer. */
+  checkExpiringKeys(): Promise<number>;
+  /** Starts webhook delivery and the `key.expiring` check (the server does; tests drive them by hand). */
+  startWebhooks(): void;
   /** Checks the store with one round trip; false when it cannot be reached. */
   pingStore(): Promise<boolean>;
   close(): Promise<void>;
@@ -59,6 +99,10 @@ export interface ServiceOverrides {
   bus?: CacheBus;
   limiter?: RateLimiter;
   logger?: Logger;
+  /** Sends webhook deliveries; the HTTP sender by default. */
+  webhookSender?: WebhookSender;
+  /** Resolves webhook hosts at registration (with KEYWARD_WEBHOOK_DENY_PRIVATE); DNS by default. */
+  resolveHost?: HostResolver;
 }
 
 const STORE_PING_INTERVAL_MS = 1_000;
@@ -178,7 +222,7 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
 
   const audit = new AuditLog(store, clock);
   const siem = openSiem(siemSinkList, config, metrics, logger);
-  exportAudit(siem, audit);
+  exportAudit(siem, audit, store, logger);
   const rootKeys = new RootKeys(store, audit, bus, clock, random);
   const vault = new Vault(store, audit, clock, random, masterKey.key, {
     maxVersions: config.vaultMaxVersions,
@@ -198,6 +242,105 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
         )
       : undefined;
   rotationTimer?.unref();
+  const webhooks = new Webhooks(store, audit, clock, random, {
+    denyPrivate: config.webhookDenyPrivate,
+    resolveHost: overrides.resolveHost ?? resolveHost,
+  });
+  const webhookDispatcher = new WebhookDispatcher(
+    store,
+    overrides.webhookSender ?? new HttpWebhookSender({ denyPrivate: config.webhookDenyPrivate }),
+    clock,
+    random,
+    {
+      schedule: parseRetrySchedule(config.webhookRetrySchedule),
+      timeoutMs: config.webhookTimeoutMs,
+      pollMs: config.webhookPollMs,
+      concurrency: config.webhookConcurrency,
+      // Ids and codes only: a URL can carry a token (`https://hooks.example.com/T0/B0/xyz`).
+      onAttempt: (r) => {
+        metrics.webhookDeliveries.inc({ outcome: r.outcome });
+        const fields = {
+          webhookId: r.webhookId,
+          deliveryId: r.deliveryId,
+          eventType: r.eventType,
+          attempts: r.attempts,
+          responseCode: r.responseCode,
+          error: r.error,
+        };
+        if (r.outcome === 'failed') logger?.warn(fields, 'webhook: delivery failed, no attempts left');
+        else logger?.debug(fields, `webhook: ${r.outcome}`);
+      },
+      onError: (err) =>
+        logger?.error({ err: err instanceof Error ? err.message : String(err) }, 'webhook: dispatch failed'),
+    },
+  );
+  const checkExpiringKeys = () => recordExpiringKeys(store, clock, random);
+  let expiryTimer: NodeJS.Timeout | undefined;
+  const startWebhooks = () => {
+    webhookDispatcher.start();
+    if (config.keyExpiryCheckMs <= 0 || expiryTimer) return;
+    const check = () =>
+      void checkExpiringKeys().catch((err: unknown) =>
+        logger?.error({ err: err instanceof Error ? err.message : String(err) }, 'keys: expiry check failed'),
+      );
+    expiryTimer = setInterval(check, config.keyExpiryCheckMs);
+    expiryTimer.unref();
+    check();
+  };
+  const verifier = new Verifier(store, bus, clock, limiter, {
+    cacheSize: config.cacheSize,
+    cacheTtlMs: config.cacheTtlMs,
+    negativeTtlMs: 2_000,
+  });
+  const usage = new UsageRecorder(
+    store,
+    clock,
+    { flushIntervalMs: config.usageFlushMs, maxQueued: config.usageQueueLimit },
+    usageLogHooks(logger),
+  );
+  if (config.usageRecording === 'on') {
+    verifier.attachUsage(usage);
+    usage.start();
+  }
+  metrics.observeVerifications(verifier.stats);
+  metrics.observeUsage(usage);
+  exportUsage(siem, config, usage);
+  const keys = new Keys(store, audit, bus, clock, random);
+  const alertRules = new AlertRules(store, audit, clock, random);
+  const alertEvaluator = new AlertEvaluator(store, keys, clock, random);
+  alertEvaluator.attach(usage);
+  alertEvaluator.onFired((alert) => {
+    metrics.alertsFired.inc({ type: String(alert.detail.type) });
+    siem.export('alert', alert);
+  });
+  alertEvaluator.onError((err) => {
+    metrics.alertEvaluationFailures.inc();
+    logger?.error({ err: err instanceof Error ? err.message : String(err) }, 'alerts: evaluation failed');
+  });
+  const usageRetention = new UsageRetention(store, clock, {
+    eventDays: config.usageRetentionDays,
+    rollupDays: config.usageRollupRetentionDays,
+  });
+  usageRetention.start((err) =>
+    logger?.error({ err: err instanceof Error ? err.message : String(err) }, 'usage: retention purge failed'),
+  );
+  const scheduler = new Scheduler(store, clock, {
+    nodeId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    leaseMs: config.schedulerLeaseMs,
+    tickMs: config.schedulerTickMs,
+    onError: (task, err) =>
+      logger?.error(
+        { task, err: err instanceof Error ? err.message : String(err) },
+        'scheduler: task failed',
+      ),
+    onLeadershipChange: (leader) =>
+      logger?.info(
+        { leader },
+        leader ? 'scheduler: this node runs timed work' : 'scheduler: another node runs timed work',
+      ),
+  });
+  scheduler.register(new ScheduledRotation(store, audit, bus, clock));
+
   return {
     config,
     clock,
@@ -209,22 +352,37 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
     rootKeys,
     workspaces: new Workspaces(store, audit, rootKeys, clock, random),
     keyspaces: new Keyspaces(store, audit, clock, random),
-    keys: new Keys(store, audit, bus, clock, random),
+    keys,
     limiter,
     apiLimiter,
     standaloneLimits: new StandaloneLimits(limiter),
-    verifier: new Verifier(store, bus, clock, limiter, {
-      cacheSize: config.cacheSize,
-      cacheTtlMs: config.cacheTtlMs,
-      negativeTtlMs: 2_000,
-    }),
+    revocations: new Revocations(store, audit, bus, clock, random),
+    scheduler,
+    verifier,
+    usage,
+    usageReports: new UsageReports(store, clock),
+    usageRetention,
+    alertRules,
+    alertEvaluator,
     vault,
     siem,
     checkSecretRotation,
+    webhooks,
+    webhookDispatcher,
+    checkExpiringKeys,
+    startWebhooks,
     pingStore,
     async close() {
+      // Usage first: its last batch needs the store (and the feed's listeners) still open.
+      await scheduler.stop();
+      await usage.close();
+      // The last batches' alert evaluation needs the store.
+      await alertEvaluator.idle();
+      await usageRetention.stop();
       clearInterval(pinger);
       clearInterval(rotationTimer);
+      clearInterval(expiryTimer);
+      await webhookDispatcher.stop();
       await limiter.close();
       await apiLimiter.close();
       await bus.close();

@@ -34,6 +34,8 @@ export async function startServer(
   const app = await buildApp(services, { logger });
   const address = await app.listen({ port: config.port, host: config.host });
   logger.info({ address, dataDir: config.databaseUrl ? undefined : config.dataDir }, 'keyward listening');
+  services.startWebhooks();
+  services.scheduler.start();
   let closing: Promise<void> | null = null;
   return {
     url: address,

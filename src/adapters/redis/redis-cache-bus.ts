@@ -1,5 +1,10 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import type { CacheBus, Invalidation, InvalidationHandler } from '../../core/cache-bus/index.js';
+import {
+  type CacheBus,
+  type Invalidation,
+  type InvalidationHandler,
+  MAX_HASHES_PER_MESSAGE,
+} from '../../core/cache-bus/index.js';
 
 export const INVALIDATION_CHANNEL = 'keyward:invalidate';
 const PUBLISH_TIMEOUT_MS = 1_000;
@@ -16,7 +21,13 @@ export interface RedisCacheBusOptions {
 }
 
 function isInvalidation(v: unknown): v is Invalidation {
-  const m = v as { kind?: unknown; hash?: unknown } | null;
+  const m = v as { kind?: unknown; hash?: unknown; hashes?: unknown } | null;
+  if (m?.kind === 'keys')
+    return (
+      Array.isArray(m.hashes) &&
+      m.hashes.length <= MAX_HASHES_PER_MESSAGE &&
+      m.hashes.every((h) => typeof h === 'string' && h.length <= 128)
+    );
   return (m?.kind === 'key' || m?.kind === 'root_key') && typeof m.hash === 'string' && m.hash.length <= 128;
 }
 
@@ -184,7 +195,8 @@ export class RedisCacheBus implements CacheBus {
   }
 
   private defer(message: Invalidation): void {
-    const id = `${message.kind}:${message.hash}`;
+    const id =
+      message.kind === 'keys' ? `keys:${message.hashes.join(',')}` : `${message.kind}:${message.hash}`;
     this.pending.delete(id);
     this.pending.set(id, message);
     if (this.pending.size > MAX_PENDING) {

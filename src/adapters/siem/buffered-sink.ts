@@ -24,6 +24,9 @@ export interface BufferOptions {
   random?: () => number;
 }
 
+/** After a close destroyed the channel, how long the loop may take to count its last write. */
+const LOOP_SETTLE_MS = 100;
+
 /** A FIFO of strings with O(1) push and batched removal from the front. */
 class Queue {
   private items: string[] = [];
@@ -51,6 +54,13 @@ class Queue {
     return out;
   }
 
+  /** Drops everything after the first `n` messages; returns how many were dropped. */
+  truncate(n: number): number {
+    const dropped = Math.max(0, this.length - n);
+    for (let i = 0; i < dropped; i++) this.chars -= (this.items.pop() as string).length;
+    return dropped;
+  }
+
   take(n: number): void {
     for (let i = 0; i < n && this.head < this.items.length; i++) {
       this.chars -= (this.items[this.head] as string).length;
@@ -76,6 +86,8 @@ export class BufferedSink {
   private channel: Channel | null = null;
   private state: 'unknown' | 'up' | 'down' = 'unknown';
   private failures = 0;
+  /** Messages at the head of the queue that a `send` is writing right now. */
+  private inFlight = 0;
   /** No more messages are accepted; the loop drains what it holds, then ends. */
   private closing = false;
   /** The loop ends now, whatever it holds. */
@@ -101,9 +113,14 @@ export class BufferedSink {
   }
 
   push(message: string): void {
-    if (this.closing) return this.observer.dropped('shutdown', 1);
-    if (this.queue.length >= this.opts.maxEvents || this.queue.chars + message.length > this.opts.maxChars)
-      return this.observer.dropped('overflow', 1);
+    if (this.closing) {
+      this.observer.dropped('shutdown', 1);
+      return;
+    }
+    if (this.queue.length >= this.opts.maxEvents || this.queue.chars + message.length > this.opts.maxChars) {
+      this.observer.dropped('overflow', 1);
+      return;
+    }
     this.queue.push(message);
     this.observer.depth(this.queue.length);
     this.wakeIdle?.();
@@ -125,13 +142,17 @@ export class BufferedSink {
     if (channel && this.queue.length === 0) await Promise.race([channel.end(), expired]);
     clearTimeout(timer);
     this.stop();
+    // Closed by us: not a sink going down.
+    this.channel = null;
     channel?.destroy();
-    const left = this.queue.length;
+    // A batch being written is counted by the loop when its write ends, sent or not; a
+    // destroyed socket ends it at once, so the loop is given a moment to count it.
+    const left = this.queue.truncate(this.inFlight);
     if (left > 0) {
-      this.queue.take(left);
       this.observer.dropped('shutdown', left);
-      this.observer.depth(0);
+      this.observer.depth(this.queue.length);
     }
+    await Promise.race([this.loop, this.sleep(LOOP_SETTLE_MS)]);
   }
 
   private stop(): void {
@@ -148,7 +169,10 @@ export class BufferedSink {
   }
 
   private backoff(): number {
-    const step = Math.min(this.opts.backoffMaxMs, this.opts.backoffMinMs * 2 ** Math.min(this.failures - 1, 30));
+    const step = Math.min(
+      this.opts.backoffMaxMs,
+      this.opts.backoffMinMs * 2 ** Math.min(this.failures - 1, 30),
+    );
     return step * (0.5 + 0.5 * (this.opts.random ?? Math.random)());
   }
 
@@ -214,14 +238,21 @@ export class BufferedSink {
         await this.idle();
         continue;
       }
+      this.inFlight = batch.length;
       try {
         await channel.send(batch);
+        this.inFlight = 0;
         this.queue.take(batch.length);
         this.failures = 0;
         this.observer.sent(batch.length);
         this.observer.depth(this.queue.length);
       } catch (err) {
-        if (err instanceof MessageRejected) {
+        this.inFlight = 0;
+        if (this.stopped) {
+          this.queue.take(batch.length);
+          this.observer.dropped('shutdown', batch.length);
+          this.observer.depth(this.queue.length);
+        } else if (err instanceof MessageRejected) {
           // Retrying a message the transport can never carry would block every later one.
           this.queue.take(1);
           this.observer.dropped('rejected', 1);

@@ -9,7 +9,6 @@ export {
   parseSiemSinks,
   type ResolvedSink,
   resolveSiemSinks,
-  SINK_TYPES,
   SiemConfigError,
   type SinkSpec,
   type SinkType,

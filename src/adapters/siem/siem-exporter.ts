@@ -160,13 +160,17 @@ export class SiemExporter implements SiemExport {
             overflowing = true;
             log?.warn({ siem: spec.url }, 'siem: buffer full, dropping events until the sink catches up');
           }
-          if (why === 'shutdown') log?.warn({ siem: spec.url, dropped: n }, 'siem: events not sent before shutdown');
-          if (why === 'rejected') log?.warn({ siem: spec.url }, 'siem: event too large for the sink, dropped');
+          if (why === 'shutdown')
+            log?.warn({ siem: spec.url, dropped: n }, 'siem: events not sent before shutdown');
+          if (why === 'rejected')
+            log?.warn({ siem: spec.url }, 'siem: event too large for the sink, dropped');
         },
         state: (up, err) => {
-          this.stats.sinkUp(type, this.sinks.every((s) => s.spec.type !== type || s.sink === sink ? up : s.sink.up));
+          const allUp = this.sinks.every((s) => s.spec.type !== type || (s.sink === sink ? up : s.sink.up));
+          this.stats.sinkUp(type, allUp);
           if (up) log?.info({ siem: spec.url }, 'siem: sink connected');
-          else log?.warn({ siem: spec.url, err: reason(err) }, 'siem: sink unreachable, buffering and retrying');
+          else
+            log?.warn({ siem: spec.url, err: reason(err) }, 'siem: sink unreachable, buffering and retrying');
         },
         depth: () => {
           let n = 0;

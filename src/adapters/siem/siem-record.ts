@@ -28,7 +28,7 @@ const SEVERITY = { alert: 1, warning: 4, notice: 5, informational: 6 } as const;
  */
 export interface SiemRecord {
   kind: SiemKind;
-  /** The audit action, `alert.fired`, or `key.verified`: the syslog MSGID. */
+  /** The audit action, `key.revoked`, `alert.fired` or `key.verified`: the syslog MSGID. */
   type: string;
   /** When it happened (epoch ms), not when it was sent. */
   at: number;
@@ -75,8 +75,9 @@ function time(payload: Record<string, unknown>, now: number): number {
 }
 
 function auditSeverity(action: string): number {
-  // A revocation is what a SOC most wants to see next to a later use of the same key.
-  return action.endsWith('.revoked') ? SEVERITY.warning : SEVERITY.notice;
+  // A revocation (one key, a root key, or a bulk revocation's incident) is what a SOC most
+  // wants to see next to a later use of the same key.
+  return action.endsWith('.revoked') || action === 'incident.created' ? SEVERITY.warning : SEVERITY.notice;
 }
 
 /**
@@ -108,16 +109,38 @@ export function toSiemRecord(kind: SiemKind, payload: object, now: number): Siem
         data: scrubKeys(p) as Record<string, unknown>,
       };
     }
-    case 'alert':
+    case 'revocation':
+      return {
+        kind,
+        type: 'key.revoked',
+        at: time(p, now),
+        facility: FACILITY_LOG_AUDIT,
+        severity: SEVERITY.warning,
+        fields: pick(p, {
+          workspaceId: 'workspaceId',
+          keyId: 'keyId',
+          incidentId: 'incidentId',
+          actor: 'actor',
+        }),
+        data: scrubKeys(p) as Record<string, unknown>,
+      };
+    case 'alert': {
+      const detail =
+        typeof p.detail === 'object' && p.detail !== null ? (p.detail as Record<string, unknown>) : {};
       return {
         kind,
         type: 'alert.fired',
         at: time(p, now),
         facility: FACILITY_AUTHPRIV,
         severity: SEVERITY.alert,
-        fields: pick(p, { workspaceId: 'workspaceId', alertId: 'id', ruleId: 'ruleId', keyId: 'keyId' }),
+        fields: {
+          ...pick(p, { workspaceId: 'workspaceId', alertId: 'id', ruleId: 'ruleId', keyId: 'keyId' }),
+          // threshold, spike, new_ip, failure_burst: what a SIEM rule most often matches on.
+          ...pick(detail, { alertType: 'type' }),
+        },
         data: scrubKeys(p) as Record<string, unknown>,
       };
+    }
     case 'usage': {
       const data: Record<string, unknown> = {};
       for (const f of USAGE_FIELDS) if (f in p) data[f] = p[f];

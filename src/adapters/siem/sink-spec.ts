@@ -6,8 +6,6 @@ import { fileURLToPath } from 'node:url';
 /** The metric label of a sink: its kind of transport, never its address (labels stay bounded). */
 export type SinkType = 'syslog_tcp' | 'syslog_tls' | 'syslog_udp' | 'file';
 
-export const SINK_TYPES: readonly SinkType[] = ['syslog_tcp', 'syslog_tls', 'syslog_udp', 'file'];
-
 export type SinkSpec =
   | { type: 'syslog_tcp' | 'syslog_udp'; url: string; host: string; port: number }
   | { type: 'syslog_tls'; url: string; host: string; port: number; caPath: string | null }
@@ -84,7 +82,10 @@ function parseOne(item: string, defaultCa: string | undefined): SinkSpec {
  * Empty items are ignored (a trailing comma is harmless); a sink listed twice is refused,
  * since it would receive every event twice.
  */
-export function parseSiemSinks(list: string | undefined, opts: { tlsCa?: string | undefined } = {}): SinkSpec[] {
+export function parseSiemSinks(
+  list: string | undefined,
+  opts: { tlsCa?: string | undefined } = {},
+): SinkSpec[] {
   const items = (list ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -122,11 +123,13 @@ export function resolveSiemSinks(
     try {
       ca = readFileSync(spec.caPath, 'utf8');
     } catch (err) {
-      fail(spec.url, `cannot read CA file ${spec.caPath}: ${err instanceof Error ? err.message : String(err)}`);
+      fail(
+        spec.url,
+        `cannot read CA file ${spec.caPath}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     if (!ca.includes('-----BEGIN CERTIFICATE-----'))
       fail(spec.url, `CA file ${spec.caPath} holds no PEM certificate`);
     return { ...spec, ca };
   });
 }
-

@@ -1,4 +1,4 @@
-import { connect as netConnect, isIP, type Socket } from 'node:net';
+import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { octetCounted } from './rfc5424.js';
 import type { ResolvedSink } from './sink-spec.js';
@@ -20,7 +20,10 @@ class StreamChannel implements Channel {
   private brokenListener: ((err: Error) => void) | null = null;
   private broken: Error | null = null;
 
-  constructor(private readonly socket: Socket, private readonly writeTimeoutMs: number) {
+  constructor(
+    private readonly socket: Socket,
+    private readonly writeTimeoutMs: number,
+  ) {
     socket.setKeepAlive(true, KEEPALIVE_MS);
     socket.setNoDelay(true);
     // A syslog receiver sends nothing back; whatever it sends is discarded, never buffered.
@@ -53,7 +56,9 @@ class StreamChannel implements Channel {
       );
       this.socket.write(payload, (err) => {
         clearTimeout(timer);
-        if (err) reject(this.broken ?? err);
+        // A write that completes as the connection breaks may not have reached the kernel: resend it.
+        const failed = this.broken ?? err;
+        if (failed) reject(failed);
         else resolve();
       });
     });
@@ -75,7 +80,8 @@ class StreamChannel implements Channel {
 
 /** `syslog+tcp` and `syslog+tls`: one long-lived connection, messages octet-counted. */
 export function streamTransport(spec: ResolvedSink, opts: StreamOptions): Transport {
-  if (spec.type !== 'syslog_tcp' && spec.type !== 'syslog_tls') throw new Error(`not a stream sink: ${spec.url}`);
+  if (spec.type !== 'syslog_tcp' && spec.type !== 'syslog_tls')
+    throw new Error(`not a stream sink: ${spec.url}`);
   const { host, port } = spec;
   const secure = spec.type === 'syslog_tls';
   return {

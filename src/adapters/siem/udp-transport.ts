@@ -37,7 +37,8 @@ class DatagramChannel implements Channel {
         if (this.broken) return reject(this.broken);
         this.socket.send(Buffer.from(m, 'utf8'), (err) => {
           if (!err) return resolve();
-          if ((err as { code?: unknown }).code === 'EMSGSIZE') return reject(new MessageRejected(err.message));
+          if ((err as { code?: unknown }).code === 'EMSGSIZE')
+            return reject(new MessageRejected(err.message));
           // On a connected socket, an ICMP "port unreachable" for an earlier datagram surfaces
           // here (ECONNREFUSED): the receiver is down, so this one is kept and retried.
           this.break(err);

@@ -348,7 +348,11 @@ migrations['0007_alerts'] = {
       .addColumn('at', 'bigint', (c) => c.notNull())
       .addColumn('detail', 'text', (c) => c.notNull())
       .execute();
-    await db.schema.createIndex('alerts_by_workspace').on('alerts').columns(['workspace_id', 'at', 'id']).execute();
+    await db.schema
+      .createIndex('alerts_by_workspace')
+      .on('alerts')
+      .columns(['workspace_id', 'at', 'id'])
+      .execute();
     await db.schema
       .createIndex('alerts_by_rule')
       .on('alerts')
@@ -369,7 +373,11 @@ migrations['0007_alerts'] = {
       .addColumn('expires_at', 'bigint', (c) => c.notNull())
       .addPrimaryKeyConstraint('alert_counters_pk', ['rule_id', 'subject', 'bucket'])
       .execute();
-    await db.schema.createIndex('alert_counters_by_expiry').on('alert_counters').column('expires_at').execute();
+    await db.schema
+      .createIndex('alert_counters_by_expiry')
+      .on('alert_counters')
+      .column('expires_at')
+      .execute();
 
     await db.schema
       .createTable('alert_baselines')
@@ -403,7 +411,52 @@ migrations['0007_alerts'] = {
   },
 };
 
+migrations['0008_scheduler'] = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('leases')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('holder', 'text', (c) => c.notNull())
+      .addColumn('expires_at', 'bigint', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('key_rotation_due')
+      .addColumn('key_id', 'text', (c) => c.primaryKey())
+      .addColumn('workspace_id', 'text', (c) => c.notNull())
+      .addColumn('due_at', 'bigint', (c) => c.notNull())
+      .addColumn('grace_ends_at', 'bigint', (c) => c.notNull())
+      .execute();
+  },
+};
+
+migrations['0009_incidents'] = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('incidents')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('workspace_id', 'text', (c) => c.notNull())
+      .addColumn('reason', 'text', (c) => c.notNull())
+      .addColumn('actor', 'text', (c) => c.notNull())
+      .addColumn('key_ids', 'text', (c) => c.notNull())
+      .addColumn('filter', 'text', (c) => c.notNull())
+      .addColumn('status', 'text', (c) => c.notNull())
+      .addColumn('notes', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'bigint', (c) => c.notNull())
+      .addColumn('closed_at', 'bigint')
+      .execute();
+    await db.schema
+      .createIndex('keys_by_owner_ws')
+      .on('keys')
+      .columns(['workspace_id', 'owner_id'])
+      .execute();
+  },
+};
+
 const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+function isConcurrentSchemaDrop(error: unknown): boolean {
+  return (error as { code?: unknown } | undefined)?.code === '3F000';
+}
 
 /** Brings the schema up to date; throws with the failing migration's name if one fails. */
 export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Promise<void> {
@@ -416,7 +469,15 @@ export async function migrateToLatest(db: Kysely<unknown>, schema?: string): Pro
     migrationLockTableName: 'keyward_migrations_lock',
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
-  const { error, results } = await migrator.migrateToLatest();
+  let outcome = await migrator.migrateToLatest();
+  // Kysely's migrator lists the tables of every schema it may use; on PostgreSQL that scan
+  // fails with 3F000 when another schema is dropped at the same moment (another tenant or test
+  // run). Nothing was migrated then, so trying again is safe.
+  for (let attempt = 1; attempt <= 5 && isConcurrentSchemaDrop(outcome.error); attempt++) {
+    await new Promise((r) => setTimeout(r, 50 * attempt));
+    outcome = await migrator.migrateToLatest();
+  }
+  const { error, results } = outcome;
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(

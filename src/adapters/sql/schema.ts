@@ -1,4 +1,6 @@
 import type { AlertTables } from './alert-schema.js';
+import type { RevocationTables } from './revocation-ops.js';
+import type { SchedulerTables } from './scheduler-ops.js';
 import type { UsageTables } from './usage-schema.js';
 import type { VaultTables } from './vault-schema.js';
 import type { WebhookTables } from './webhook-schema.js';
@@ -96,7 +98,13 @@ export interface EventsTable {
   webhook_dispatched_at: number | null;
 }
 
-export interface Database extends VaultTables, WebhookTables, UsageTables, AlertTables {
+export interface Database
+  extends VaultTables,
+    WebhookTables,
+    UsageTables,
+    AlertTables,
+    SchedulerTables,
+    RevocationTables {
   workspaces: WorkspacesTable;
   root_keys: RootKeysTable;
   keyspaces: KeyspacesTable;

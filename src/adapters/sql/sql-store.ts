@@ -21,6 +21,7 @@ import {
   type WorkspaceRecord,
 } from '../../core/store/index.js';
 import * as alerts from './alert-ops.js';
+import * as revocation from './revocation-ops.js';
 import {
   fromKey,
   fromKeyspace,
@@ -31,6 +32,7 @@ import {
   toKeyWithCredits,
   toRootKey,
 } from './rows.js';
+import * as scheduler from './scheduler-ops.js';
 import type { Database, KeysTable } from './schema.js';
 import * as usage from './usage-ops.js';
 import * as vault from './vault-ops.js';
@@ -137,7 +139,8 @@ class SqlOps implements StoreOps {
   insertAlertRule: StoreOps['insertAlertRule'] = (r) => alerts.insertAlertRule(this.db, r);
   getAlertRule: StoreOps['getAlertRule'] = (ws, id) => alerts.getAlertRule(this.db, ws, id);
   listAlertRules: StoreOps['listAlertRules'] = (ws, page) => alerts.listAlertRules(this.db, ws, page);
-  listEnabledAlertRules: StoreOps['listEnabledAlertRules'] = (ws) => alerts.listEnabledAlertRules(this.db, ws);
+  listEnabledAlertRules: StoreOps['listEnabledAlertRules'] = (ws) =>
+    alerts.listEnabledAlertRules(this.db, ws);
   updateAlertRule: StoreOps['updateAlertRule'] = (ws, id, p) => alerts.updateAlertRule(this.db, ws, id, p);
   deleteAlertRule: StoreOps['deleteAlertRule'] = (ws, id) => alerts.deleteAlertRule(this.db, ws, id);
   insertAlert: StoreOps['insertAlert'] = (a) => alerts.insertAlert(this.db, a);
@@ -185,7 +188,8 @@ class SqlOps implements StoreOps {
 
   // Usage events and rollups: bodies in usage-ops.ts.
   insertUsageEvents: StoreOps['insertUsageEvents'] = (events) => usage.insertUsageEvents(this.db, events);
-  addUsageCounts: StoreOps['addUsageCounts'] = (table, counts) => usage.addUsageCounts(this.db, table, counts);
+  addUsageCounts: StoreOps['addUsageCounts'] = (table, counts) =>
+    usage.addUsageCounts(this.db, table, counts);
   touchKeysLastUsed: StoreOps['touchKeysLastUsed'] = (uses) => usage.touchKeysLastUsed(this.db, uses);
   usageSeries: StoreOps['usageSeries'] = (ws, keyId, q) => usage.usageSeries(this.db, ws, keyId, q);
   listUsageEvents: StoreOps['listUsageEvents'] = (ws, keyId, page) =>
@@ -196,6 +200,26 @@ class SqlOps implements StoreOps {
     usage.purgeUsageCounts(this.db, table, before, limit);
 
   // Webhooks' operations: bodies in webhook-ops.ts.
+  // Bulk revocation and incidents live in revocation-ops.ts.
+  bulkRevokeKeys: StoreOps['bulkRevokeKeys'] = (f, at, reason) =>
+    revocation.bulkRevokeKeys(this.db, f, at, reason);
+  recordEvents: StoreOps['recordEvents'] = (events) => revocation.recordEvents(this.db, events);
+  insertIncident: StoreOps['insertIncident'] = (i) => revocation.insertIncident(this.db, i);
+  getIncident: StoreOps['getIncident'] = (ws, id) => revocation.getIncident(this.db, ws, id);
+  updateIncident: StoreOps['updateIncident'] = (ws, id, patch) =>
+    revocation.updateIncident(this.db, ws, id, patch);
+  usageEventsOfKeys: StoreOps['usageEventsOfKeys'] = (ws, ids, from, to, limit) =>
+    revocation.usageEventsOfKeys(this.db, ws, ids, from, to, limit);
+  // The scheduler's operations live in scheduler-ops.ts; these delegate to them.
+  acquireLease: StoreOps['acquireLease'] = (name, holder, ttl, now) =>
+    scheduler.acquireLease(this.db, name, holder, ttl, now);
+  releaseLease: StoreOps['releaseLease'] = (name, holder) => scheduler.releaseLease(this.db, name, holder);
+  listKeyspacesWithRotation: StoreOps['listKeyspacesWithRotation'] = () =>
+    scheduler.listKeyspacesWithRotation(this.db);
+  listRotationCandidates: StoreOps['listRotationCandidates'] = (ks, before, now, limit) =>
+    scheduler.listRotationCandidates(this.db, ks, before, now, limit);
+  markRotationDue: StoreOps['markRotationDue'] = (r) => scheduler.markRotationDue(this.db, r);
+  getRotationDue: StoreOps['getRotationDue'] = (keyId) => scheduler.getRotationDue(this.db, keyId);
   insertWebhook: StoreOps['insertWebhook'] = (w) => webhooks.insertWebhook(this.db, w);
   getWebhook: StoreOps['getWebhook'] = (ws, id) => webhooks.getWebhook(this.db, ws, id);
   listWebhooks: StoreOps['listWebhooks'] = (ws, page) => webhooks.listWebhooks(this.db, ws, page);
@@ -375,6 +399,14 @@ class SqlOps implements StoreOps {
         .where((eb) => eb.or([eb('keys.expires_at', 'is', null), eb('keys.expires_at', '>', f.now)]));
     } else if (f.status !== undefined) {
       q = q.where('keys.status', '=', f.status);
+    }
+    const expiresBefore = f.expiresBefore;
+    if (expiresBefore !== undefined)
+      q = q.where('keys.expires_at', '>', f.now).where('keys.expires_at', '<=', expiresBefore);
+    if (f.replaced !== undefined) q = q.where('keys.replaced_by', f.replaced ? 'is not' : 'is', null);
+    if (f.rotationDue !== undefined) {
+      const due = sql<boolean>`exists (select 1 from key_rotation_due d where d.key_id = keys.id)`;
+      q = q.where(f.rotationDue ? due : sql<boolean>`not ${due}`);
     }
     if (page.after) q = q.where(olderThan(page.after, 'keys'));
     const rows = await q

@@ -1,13 +1,13 @@
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, SqliteAdapter, sql, type Transaction } from 'kysely';
 import {
   type KeyUse,
   type RollupTable,
+  UniqueViolation,
   type UsageBucketCount,
   type UsageCount,
   type UsageEventPage,
   type UsageEventRecord,
   type UsageSeriesQuery,
-  UniqueViolation,
 } from '../../core/store/index.js';
 import type { Database } from './schema.js';
 import type { UsageEventsTable } from './usage-schema.js';
@@ -54,25 +54,29 @@ function toEvent(r: UsageEventsTable): UsageEventRecord {
   };
 }
 
-function fromEvent(e: UsageEventRecord): UsageEventsTable {
-  return {
-    id: e.id,
-    workspace_id: e.workspaceId,
-    key_id: e.keyId,
-    keyspace_id: e.keyspaceId,
-    at: e.at,
-    code: e.code,
-    ip: e.ip,
-    origin: e.origin,
-    resource: e.resource,
-    latency_us: e.latencyUs,
-  };
+/** An event as a JSON array, in the column order of EVENT_COLUMNS. */
+function eventRow(e: UsageEventRecord): unknown[] {
+  return [e.id, e.workspaceId, e.keyId, e.keyspaceId, e.at, e.code, e.ip, e.origin, e.resource, e.latencyUs];
 }
 
+const EVENTS_PER_STATEMENT = 5_000;
+
 export async function insertUsageEvents(db: Db, events: readonly UsageEventRecord[]): Promise<void> {
-  for (const part of chunks(events, ROWS_PER_STATEMENT)) {
+  // The hot write: one statement per batch with ONE parameter, the rows as a JSON array that the
+  // database unpacks (SQLite json_each, PostgreSQL json_array_elements; both read elements with
+  // `->>`). Compared with a multi-row VALUES list, nothing is built per value in JavaScript and
+  // the statement SQLite prepares is a few hundred bytes instead of thousands of placeholders.
+  const rows = db.getExecutor().adapter instanceof SqliteAdapter ? 'json_each' : 'json_array_elements';
+  for (const part of chunks(events, EVENTS_PER_STATEMENT)) {
+    const json = JSON.stringify(part.map(eventRow));
+    const source =
+      rows === 'json_each' ? sql`json_each(${json})` : sql`json_array_elements(cast(${json} as json))`;
     try {
-      await db.insertInto('usage_events').values(part.map(fromEvent)).execute();
+      await sql`insert into usage_events
+        (id, workspace_id, key_id, keyspace_id, at, code, ip, origin, resource, latency_us)
+        select value ->> 0, value ->> 1, value ->> 2, value ->> 3, cast(value ->> 4 as bigint),
+          value ->> 5, value ->> 6, value ->> 7, value ->> 8, cast(value ->> 9 as integer)
+        from ${source}`.execute(db);
     } catch (err) {
       if (isUnique(err)) throw new UniqueViolation('usage event');
       throw err;
@@ -80,7 +84,11 @@ export async function insertUsageEvents(db: Db, events: readonly UsageEventRecor
   }
 }
 
-export async function addUsageCounts(db: Db, table: RollupTable, counts: readonly UsageCount[]): Promise<void> {
+export async function addUsageCounts(
+  db: Db,
+  table: RollupTable,
+  counts: readonly UsageCount[],
+): Promise<void> {
   const name = TABLES[table];
   for (const part of chunks(counts, ROWS_PER_STATEMENT)) {
     const rows = part.map((c) => ({

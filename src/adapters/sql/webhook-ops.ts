@@ -206,7 +206,11 @@ const deliveryColumns = [
   'updated_at',
 ] as const;
 
-export async function listDueDeliveries(db: Db, now: number, limit: number): Promise<WebhookDeliveryRecord[]> {
+export async function listDueDeliveries(
+  db: Db,
+  now: number,
+  limit: number,
+): Promise<WebhookDeliveryRecord[]> {
   const rows = await db
     .selectFrom('webhook_deliveries')
     .select(deliveryColumns)

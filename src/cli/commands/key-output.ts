@@ -18,6 +18,7 @@ export const keyColumns: Column<Key>[] = [
   { header: 'EXPIRES', value: (k) => k.expiresAt },
   { header: 'CREATED', value: (k) => k.createdAt },
   { header: 'LAST USED', value: (k) => k.lastUsedAt },
+  { header: 'REPLACED BY', value: (k) => k.replacedBy },
 ];
 
 function keyFields(k: Key): [string, unknown][] {

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import type { Key, KeyCreated } from '../api-types.js';
-import { clientFromEnv, pathOf } from '../client.js';
+import { CliError, clientFromEnv, pathOf } from '../client.js';
 import { addJsonOption, parseDuration } from '../options.js';
 import { printLine } from '../output.js';
 import { printKey, printNewKey } from './key-output.js';
+import { type BulkRevokeOptions, bulkRevoke } from './keys-bulk-revoke.js';
 
 const ID = ['<id>', 'key id (key_…)'] as const;
 
@@ -31,10 +32,24 @@ export function registerKeyLifecycle(group: Command): void {
   addJsonOption(
     group
       .command('revoke')
-      .description('revoke a key for good: it verifies as REVOKED from now on')
-      .argument(...ID)
-      .option('--reason <reason>', 'why, for the audit log'),
-  ).action(async (id: string, opts: { reason?: string; json?: boolean }) => {
+      .description(
+        'revoke a key for good (it verifies as REVOKED from now on), or in an emergency every key of an owner or keyspace at once',
+      )
+      .argument('[id]', 'key id (key_…); omit it for a bulk revocation with --owner / --keyspace')
+      .option('--reason <reason>', 'why, for the audit log (required in bulk)')
+      .option('--owner <ownerId>', 'bulk: every key issued to this owner')
+      .option('--keyspace <id>', 'bulk: only keys of this keyspace (ks_…)')
+      .option('--created-before <time>', 'bulk: only keys created before this ISO-8601 time')
+      .option('--created-after <time>', 'bulk: only keys created after this ISO-8601 time')
+      .option('--yes', 'bulk: do not ask for confirmation')
+      .addHelpText(
+        'after',
+        '\nBulk revocation counts the matching keys (with a progress bar), asks for confirmation unless\n--yes, then revokes them all in one transaction and prints the incident it recorded.',
+      ),
+  ).action(async (id: string | undefined, opts: BulkRevokeOptions) => {
+    const bulk = opts.owner !== undefined || opts.keyspace !== undefined;
+    if (id !== undefined && bulk) throw new CliError('give either a key id or --owner/--keyspace, not both');
+    if (id === undefined) return bulkRevoke(clientFromEnv(), opts);
     const body = opts.reason !== undefined ? { reason: opts.reason } : {};
     printKey(await clientFromEnv().post<Key>(pathOf('/v1/keys', id, 'revoke'), body), opts.json);
   });

@@ -128,17 +128,44 @@ export function registerKeys(program: Command): void {
       .description('list the keys of a keyspace, newest first')
       .requiredOption('--keyspace <id>', 'keyspace id (ks_…)')
       .option('--owner <id>', 'only keys of this owner')
-      .addOption(new Option('--status <status>', 'only keys with this status').choices(STATUSES)),
-  ).action(async (opts: ListingOptions & { keyspace: string; owner?: string; status?: string }) => {
-    const page = await fetchListing<Key>(
-      clientFromEnv(),
-      pathOf('/v1/keyspaces', opts.keyspace, 'keys'),
-      { ownerId: opts.owner, status: opts.status },
-      opts,
-    );
-    if (opts.json) printJson(page);
-    else printPage(page, keyColumns, 'keys');
-  });
+      .addOption(new Option('--status <status>', 'only keys with this status').choices(STATUSES))
+      .option('--due', 'only keys due for rotation under the keyspace policy')
+      .option(
+        '--expiring <duration>',
+        'only working keys that stop within this time, e.g. 7d, 12h',
+        parseDuration,
+      )
+      .option('--replaced', 'only keys already replaced by a rotation: LAST USED shows who has not switched'),
+  ).action(
+    async (
+      opts: ListingOptions & {
+        keyspace: string;
+        owner?: string;
+        status?: string;
+        due?: boolean;
+        expiring?: number;
+        replaced?: boolean;
+      },
+    ) => {
+      const page = await fetchListing<Key>(
+        clientFromEnv(),
+        pathOf('/v1/keyspaces', opts.keyspace, 'keys'),
+        {
+          ownerId: opts.owner,
+          status: opts.status,
+          due: opts.due ? 'true' : undefined,
+          replaced: opts.replaced ? 'true' : undefined,
+          expiresBefore:
+            opts.expiring !== undefined
+              ? new Date(Date.now() + opts.expiring * 1000).toISOString()
+              : undefined,
+        },
+        opts,
+      );
+      if (opts.json) printJson(page);
+      else printPage(page, keyColumns, 'keys');
+    },
+  );
 
   const update = group
     .command('update')

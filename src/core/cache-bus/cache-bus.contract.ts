@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CacheBus, Invalidation } from './cache-bus.js';
 
+type SingleInvalidation = Exclude<Invalidation, { kind: 'keys' }>;
+
 export interface BusPair {
   /** Two nodes' buses; for a single-node bus both are the same instance. */
   a: CacheBus;
@@ -33,9 +35,11 @@ export function describeCacheBusContract(name: string, open: () => Promise<BusPa
     });
 
     it('delivers every invalidation to the other node intact and in order', async () => {
-      const seen: Invalidation[] = [];
-      pair.b.subscribe((m) => seen.push(m));
-      const sent: Invalidation[] = Array.from({ length: 50 }, (_, i) => ({
+      const seen: SingleInvalidation[] = [];
+      pair.b.subscribe((m) => {
+        if (m.kind !== 'keys') seen.push(m);
+      });
+      const sent: SingleInvalidation[] = Array.from({ length: 50 }, (_, i) => ({
         kind: i % 2 ? 'key' : 'root_key',
         hash: `hash-${i}`,
       }));
@@ -43,6 +47,17 @@ export function describeCacheBusContract(name: string, open: () => Promise<BusPa
       await eventually(() => sent.every((m) => seen.some((s) => s.kind === m.kind && s.hash === m.hash)));
       const order = seen.filter((s) => s.hash.startsWith('hash-')).map((s) => s.hash);
       expect([...new Set(order)]).toEqual(sent.map((m) => m.hash));
+    });
+
+    it('delivers a bulk invalidation of many keys in one message', async () => {
+      const seen: string[] = [];
+      pair.b.subscribe((m) => {
+        if (m.kind === 'keys') seen.push(...m.hashes);
+      });
+      const hashes = Array.from({ length: 1000 }, (_, i) => `bulk-${i}`);
+      await pair.a.publish({ kind: 'keys', hashes });
+      await eventually(() => seen.length >= 1000);
+      expect(seen).toEqual(hashes);
     });
 
     it('reports itself healthy while connected', () => {

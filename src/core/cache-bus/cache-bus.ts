@@ -2,7 +2,13 @@
  * What a node must drop from its caches. Published after a change commits and applied by every
  * node (this one included) before the change is acknowledged to the caller.
  */
-export type Invalidation = { kind: 'key'; hash: string } | { kind: 'root_key'; hash: string };
+export type Invalidation =
+  | { kind: 'key'; hash: string }
+  | { kind: 'root_key'; hash: string }
+  /** Many keys at once (bulk revocation), at most MAX_HASHES_PER_MESSAGE per message. */
+  | { kind: 'keys'; hashes: string[] };
+
+export const MAX_HASHES_PER_MESSAGE = 1000;
 
 export type InvalidationHandler = (message: Invalidation) => void;
 

@@ -3,4 +3,5 @@ export {
   InProcessCacheBus,
   type Invalidation,
   type InvalidationHandler,
+  MAX_HASHES_PER_MESSAGE,
 } from './cache-bus.js';

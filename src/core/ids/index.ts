@@ -12,6 +12,7 @@ export const ID_PREFIXES = {
   delivery: 'whd',
   alertRule: 'ar',
   alert: 'al',
+  incident: 'inc',
 } as const;
 
 export type IdType = keyof typeof ID_PREFIXES;

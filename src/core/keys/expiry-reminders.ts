@@ -64,4 +64,3 @@ export async function recordExpiringKeys(store: Store, clock: Clock, random: Ran
   }
   return recorded;
 }
-

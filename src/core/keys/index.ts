@@ -1,3 +1,4 @@
+export { recordExpiringKeys } from './expiry-reminders.js';
 export {
   checksum,
   DEFAULT_PREFIX,

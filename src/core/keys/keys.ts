@@ -15,7 +15,7 @@ import type {
   Store,
   StoreOps,
 } from '../store/index.js';
-import { generateKey } from './key-format.js';
+import { generateKey, hashKey, hasValidChecksum } from './key-format.js';
 import {
   checkExpiry,
   checkMeta,
@@ -30,6 +30,9 @@ import type {
   SystemRotation,
   SystemRotationOutcome,
 } from './system-change.js';
+
+/** Without a keyspace grace period, a self-rotated key keeps working this long. */
+export const SELF_ROTATION_DEFAULT_GRACE_SECONDS = 3600;
 
 export interface CreatedKey {
   record: KeyWithCredits;
@@ -189,7 +192,13 @@ export class Keys {
   async list(
     ctx: CallContext,
     keyspaceId: string,
-    filter: { ownerId?: string | undefined; status?: KeyStatus | undefined },
+    filter: {
+      ownerId?: string | undefined;
+      status?: KeyStatus | undefined;
+      expiresBefore?: number | undefined;
+      rotationDue?: boolean | undefined;
+      replaced?: boolean | undefined;
+    },
     page: PageRequest,
   ): Promise<KeyWithCredits[]> {
     const ks = await this.loadKeyspace(this.store, ctx, keyspaceId);
@@ -289,43 +298,15 @@ export class Keys {
           `Key ${id} is ${status}; only an active key can be rotated`,
         );
       const ks = await this.loadKeyspace(tx, ctx, old.keyspaceId);
-      const graceEnd = now + (input.gracePeriodSeconds ?? 0) * 1000;
-      const oldExpiry = old.expiresAt === null ? graceEnd : Math.min(old.expiresAt, graceEnd);
-      const { record, key } = this.mint(
-        ks,
-        {
-          name: old.name,
-          ownerId: old.ownerId,
-          meta: old.meta,
-          scopes: old.scopes,
-          ratelimits: old.ratelimits,
-          restrictions: old.restrictions,
-        },
-        { id: old.lineageId, replaces: old.id },
-      );
-      await tx.insertKey(record, null);
-      const patch: KeyPatch = { replacedBy: record.id, expiresAt: oldExpiry, updatedAt: now };
-      await tx.updateKey(ctx.principal.workspaceId, old.id, patch);
-      await this.audit.append(
-        tx,
-        this.auditEntry(ctx, 'key.rotated', old.id, {
-          newKeyId: record.id,
-          start: record.start,
-          gracePeriodSeconds: input.gracePeriodSeconds ?? 0,
-          oldKeyExpiresAt: oldExpiry,
-          reason: input.reason ?? null,
-          cause: 'manual',
-        }),
-      );
-      await this.recordKeyEvent(tx, 'key.rotated', old, {
-        newKeyId: record.id,
-        newKeyStart: record.start,
-        gracePeriodSeconds: input.gracePeriodSeconds ?? 0,
-        oldKeyExpiresAt: toIso(oldExpiry),
+      const replaced = await this.replaceIn(tx, old, ks, {
+        graceEnd: now + (input.gracePeriodSeconds ?? 0) * 1000,
+        actor: ctx.principal.rootKeyId,
+        ip: ctx.ip,
         reason: input.reason ?? null,
         cause: 'manual',
+        data: { gracePeriodSeconds: input.gracePeriodSeconds ?? 0 },
       });
-      return { record: { ...record, credits: old.credits }, key, old: { ...old, ...patch } };
+      return replaced;
     });
     await this.bus.publish({ kind: 'key', hash: result.old.hash });
     await this.bus.publish({ kind: 'key', hash: result.record.hash });
@@ -370,52 +351,19 @@ export class Keys {
     const ks = await tx.getKeyspace(workspaceId, old.keyspaceId);
     if (!ks) return { rotated: false, reason: 'not_found' };
     const grace = input.gracePeriodSeconds ?? ks.rotation.gracePeriodSeconds ?? 0;
-    const graceEnd = now + grace * 1000;
-    // As in `rotate`: a grace period must never extend a key's lifetime.
-    const oldExpiry = old.expiresAt === null ? graceEnd : Math.min(old.expiresAt, graceEnd);
-    const { record } = this.mint(
-      ks,
-      {
-        name: old.name,
-        ownerId: old.ownerId,
-        meta: old.meta,
-        scopes: old.scopes,
-        ratelimits: old.ratelimits,
-        restrictions: old.restrictions,
-      },
-      { id: old.lineageId, replaces: old.id },
-    );
-    await tx.insertKey(record, null);
-    await tx.updateKey(workspaceId, old.id, { replacedBy: record.id, expiresAt: oldExpiry, updatedAt: now });
-    await this.audit.append(tx, {
-      workspaceId,
+    const { record, old: updatedOld } = await this.replaceIn(tx, old, ks, {
+      graceEnd: now + grace * 1000,
       actor: input.actor,
       ip: null,
-      action: 'key.rotated',
-      targetType: 'key',
-      targetId: old.id,
-      data: {
-        ...input.data,
-        newKeyId: record.id,
-        start: record.start,
-        gracePeriodSeconds: grace,
-        oldKeyExpiresAt: oldExpiry,
-        reason: input.reason,
-        cause: input.cause,
-      },
+      reason: input.reason,
+      cause: input.cause,
+      data: { ...input.data, gracePeriodSeconds: grace },
     });
     tx.afterCommit(() => {
       this.publishQuietly(old.hash);
       this.publishQuietly(record.hash);
     });
-    await this.recordKeyEvent(tx, 'key.rotated', old, {
-      newKeyId: record.id,
-      newKeyStart: record.start,
-      gracePeriodSeconds: grace,
-      oldKeyExpiresAt: toIso(oldExpiry),
-      reason: input.reason,
-      cause: input.cause,
-    });
+    const oldExpiry = updatedOld.expiresAt ?? now;
     return { rotated: true, newKeyId: record.id, gracePeriodSeconds: grace, oldKeyExpiresAt: oldExpiry };
   }
 
@@ -456,6 +404,117 @@ export class Keys {
     });
     tx.afterCommit(() => this.publishQuietly(key.hash));
     return { disabled: true };
+  }
+
+  /**
+   * The one rotation step, whoever starts it (a root key, an alert, the consumer itself): mint
+   * the replacement in the old key's lineage (shared credits and rate-limit counters), link both
+   * ways, end the old key at `graceEnd` — never later than its own expiry: a grace period must
+   * never extend a key's lifetime — and record the audit entry (with its cause) and the
+   * `key.rotated` event in the caller's transaction.
+   */
+  private async replaceIn(
+    tx: StoreOps,
+    old: KeyWithCredits,
+    ks: KeyspaceRecord,
+    how: {
+      graceEnd: number;
+      actor: string;
+      ip: string | null;
+      reason: string | null;
+      cause: string;
+      data?: Record<string, unknown> | undefined;
+    },
+  ): Promise<CreatedKey & { old: KeyWithCredits }> {
+    const now = this.clock.now();
+    const oldExpiry = old.expiresAt === null ? how.graceEnd : Math.min(old.expiresAt, how.graceEnd);
+    const { record, key } = this.mint(
+      ks,
+      {
+        name: old.name,
+        ownerId: old.ownerId,
+        meta: old.meta,
+        scopes: old.scopes,
+        ratelimits: old.ratelimits,
+        restrictions: old.restrictions,
+      },
+      { id: old.lineageId, replaces: old.id },
+    );
+    await tx.insertKey(record, null);
+    const patch: KeyPatch = { replacedBy: record.id, expiresAt: oldExpiry, updatedAt: now };
+    await tx.updateKey(old.workspaceId, old.id, patch);
+    await this.audit.append(tx, {
+      workspaceId: old.workspaceId,
+      actor: how.actor,
+      ip: how.ip,
+      action: 'key.rotated',
+      targetType: 'key',
+      targetId: old.id,
+      data: {
+        ...how.data,
+        newKeyId: record.id,
+        start: record.start,
+        oldKeyExpiresAt: oldExpiry,
+        reason: how.reason,
+        cause: how.cause,
+      },
+    });
+    await this.recordKeyEvent(tx, 'key.rotated', old, {
+      ...how.data,
+      newKeyId: record.id,
+      newKeyStart: record.start,
+      oldKeyExpiresAt: toIso(oldExpiry),
+      reason: how.reason,
+      cause: how.cause,
+    });
+    return { record: { ...record, credits: old.credits }, key, old: { ...old, ...patch } };
+  }
+
+  /**
+   * `POST /v1/self/rotate`: the consumer, authenticated by the key itself, picks up its
+   * replacement without a human. Where the keyspace allows it, the old key keeps working for the
+   * keyspace's grace period (default one hour here, so a reply lost in transit does not lock the
+   * consumer out) — for a key already due, no longer than its scheduled grace end. A second call
+   * during the grace period answers 409: the plaintext was never stored, so it cannot be shown
+   * again (docs/rotation.md says what a consumer that lost it does).
+   */
+  async selfRotate(presentedKey: string, ip: string | null): Promise<CreatedKey & { old: KeyWithCredits }> {
+    const unknown = () =>
+      new KeywardError('UNAUTHORIZED', 'A valid API key is required in the Authorization header');
+    if (!hasValidChecksum(presentedKey)) throw unknown();
+    const hash = hashKey(presentedKey);
+    const now = this.clock.now();
+    const result = await this.store.transaction(async (tx) => {
+      const found = await tx.getKeyByHash(hash);
+      if (!found) throw unknown();
+      const old = await tx.getKey(found.workspaceId, found.id);
+      if (!old || effectiveStatus(old, now) === 'revoked' || effectiveStatus(old, now) === 'disabled')
+        throw unknown();
+      const ks = await tx.getKeyspace(old.workspaceId, old.keyspaceId);
+      if (!ks?.rotation.selfRotation)
+        throw new KeywardError('PERMISSION_DENIED', 'This keyspace does not allow keys to rotate themselves');
+      if (old.replacedBy !== null)
+        throw new KeywardError(
+          'KEY_ALREADY_REPLACED',
+          'A replacement was already issued for this key; it is shown only once. Ask the key owner for a new key if it was lost',
+        );
+      if (effectiveStatus(old, now) === 'expired') throw unknown();
+      const grace = (ks.rotation.gracePeriodSeconds ?? SELF_ROTATION_DEFAULT_GRACE_SECONDS) * 1000;
+      const due = await tx.getRotationDue(old.id);
+      // A due key's grace period ends at min(due + grace, now + grace).
+      const graceEnd = due ? Math.min(due.graceEndsAt, now + grace) : now + grace;
+      return this.replaceIn(tx, old, ks, {
+        graceEnd,
+        actor: `key:${old.id}`,
+        ip,
+        reason: null,
+        cause: 'self',
+        data: { gracePeriodSeconds: Math.round((graceEnd - now) / 1000) },
+      });
+    });
+    await this.bus.publish({ kind: 'key', hash: result.old.hash });
+    await this.bus.publish({ kind: 'key', hash: result.record.hash });
+    return result;
   }
 
   /** After-commit invalidation: the change is durable whatever the bus does; it reports its own failures. */

@@ -1,1 +1,1 @@
-export { noSiemExport, SIEM_KINDS, type SiemExport, type SiemKind } from './siem-export.js';
+export type { SiemExport, SiemKind } from './siem-export.js';

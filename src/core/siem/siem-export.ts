@@ -1,11 +1,10 @@
 /**
- * What Keyward sends to a SIEM. `audit`: an audit entry (`AuditRecord`), revocations included;
- * `alert`: a fired alert (`{ id, ruleId, keyId, workspaceId, at, detail }`); `usage`: one
- * verification (`UsageEvent`), exported only when the operator asks for it.
+ * What Keyward sends to a SIEM. `audit`: an audit entry (`AuditRecord`), single revocations
+ * included; `revocation`: one key of a bulk revocation, which has one audit entry for the whole
+ * incident (`{ keyId, incidentId, workspaceId, actor, reason, at }`); `alert`: a fired alert
+ * (`AlertRecord`); `usage`: one verification (`UsageEvent`), exported only when asked for.
  */
-export type SiemKind = 'audit' | 'alert' | 'usage';
-
-export const SIEM_KINDS: readonly SiemKind[] = ['audit', 'alert', 'usage'];
+export type SiemKind = 'audit' | 'revocation' | 'alert' | 'usage';
 
 /**
  * The port core and the composition root hand events to. `export` must return at once and
@@ -16,6 +15,3 @@ export const SIEM_KINDS: readonly SiemKind[] = ['audit', 'alert', 'usage'];
 export interface SiemExport {
   export(kind: SiemKind, payload: object): void;
 }
-
-/** For a server without sinks, and for tests that do not care. */
-export const noSiemExport: SiemExport = { export() {} };

@@ -25,7 +25,13 @@ export function describeAlertStoreContract(name: string, open: () => Promise<Sto
       name: `rule ${id}`,
       keyspaceId: 'ks_111111111111',
       keyId: null,
-      condition: { type: 'threshold', metric: 'failures', count: 10, windowSeconds: 60, codes: ['NOT_FOUND'] },
+      condition: {
+        type: 'threshold',
+        metric: 'failures',
+        count: 10,
+        windowSeconds: 60,
+        codes: ['NOT_FOUND'],
+      },
       actions: ['notify', 'disable'],
       cooldownSeconds: 3600,
       enabled: true,
@@ -92,7 +98,9 @@ export function describeAlertStoreContract(name: string, open: () => Promise<Sto
     it('deletes a rule with its evaluation state, keeping its fired alerts', async () => {
       await store.insertAlertRule(rule('ar_1'));
       await store.insertAlert(alert('al_1'));
-      await store.addAlertCounts([{ ruleId: 'ar_1', subject: 'key_1', bucket: 0, count: 3, expiresAt: 9e12 }]);
+      await store.addAlertCounts([
+        { ruleId: 'ar_1', subject: 'key_1', bucket: 0, count: 3, expiresAt: 9e12 },
+      ]);
       await store.saveAlertBaseline(baseline(), null);
       await store.claimAlertFiring('ar_1', 'key_1', 0, 9e12);
 
@@ -139,7 +147,9 @@ export function describeAlertStoreContract(name: string, open: () => Promise<Sto
         { ruleId: 'ar_1', subject: 'key_2', bucket: 6000, count: 7, expiresAt: exp },
         { ruleId: 'ar_2', subject: 'key_1', bucket: 6000, count: 100, expiresAt: exp },
       ]);
-      await store.addAlertCounts([{ ruleId: 'ar_1', subject: 'key_1', bucket: 12000, count: 5, expiresAt: exp }]);
+      await store.addAlertCounts([
+        { ruleId: 'ar_1', subject: 'key_1', bucket: 12000, count: 5, expiresAt: exp },
+      ]);
 
       const all = await store.sumAlertCounts('ar_1', ['key_1', 'key_2', 'key_3'], 0);
       const recent = await store.sumAlertCounts('ar_1', ['key_1'], 6000);

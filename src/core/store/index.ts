@@ -1,6 +1,14 @@
 export type * from './alert-store.js';
 export { MemoryStore } from './memory-store.js';
 export type * from './records.js';
+export type {
+  BulkRevokeFilter,
+  IncidentNote,
+  IncidentRecord,
+  RevocationStoreOps,
+  RevokedKeyRef,
+} from './revocation-store.js';
+export type { RotationDueRecord, SchedulerStoreOps } from './scheduler-store.js';
 export {
   type AuditFilter,
   GENESIS_HASH,

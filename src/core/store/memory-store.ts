@@ -13,6 +13,8 @@ import type {
   RootKeyRecord,
   WorkspaceRecord,
 } from './records.js';
+import type { BulkRevokeFilter, IncidentNote, IncidentRecord, RevokedKeyRef } from './revocation-store.js';
+import type { RotationDueRecord } from './scheduler-store.js';
 import {
   type AuditFilter,
   GENESIS_HASH,
@@ -25,7 +27,7 @@ import {
   type StoreOps,
   UniqueViolation,
 } from './store.js';
-import type { UsageStoreOps } from './usage-store.js';
+import type { UsageEventRecord, UsageStoreOps } from './usage-store.js';
 import type { VaultStoreOps } from './vault-store.js';
 import type { WebhookStoreOps } from './webhook-store.js';
 
@@ -43,6 +45,9 @@ interface State {
   webhooks: WebhookState;
   alerts: AlertState;
   refilledAt: Map<string, number>;
+  leases: Map<string, { holder: string; expiresAt: number }>;
+  rotationDue: Map<string, RotationDueRecord>;
+  incidents: Map<string, IncidentRecord>;
 }
 
 const emptyState = (): State => ({
@@ -59,6 +64,9 @@ const emptyState = (): State => ({
   webhooks: emptyWebhookState(),
   alerts: emptyAlertState(),
   refilledAt: new Map(),
+  leases: new Map(),
+  rotationDue: new Map(),
+  incidents: new Map(),
 });
 
 function page<T extends { createdAt: number; id: string }>(rows: T[], req: PageRequest): T[] {
@@ -210,7 +218,11 @@ export class MemoryStore implements Store {
         k.workspaceId === workspaceId &&
         k.keyspaceId === filter.keyspaceId &&
         (filter.ownerId === undefined || k.ownerId === filter.ownerId) &&
-        (filter.status === undefined || effectiveStatus(k, filter.now) === filter.status),
+        (filter.status === undefined || effectiveStatus(k, filter.now) === filter.status) &&
+        (filter.expiresBefore === undefined ||
+          (k.expiresAt !== null && k.expiresAt > filter.now && k.expiresAt <= filter.expiresBefore)) &&
+        (filter.rotationDue === undefined || this.state.rotationDue.has(k.id) === filter.rotationDue) &&
+        (filter.replaced === undefined || (k.replacedBy !== null) === filter.replaced),
     );
     return page(rows, req).map((k) => this.withCredits(k));
   }
@@ -329,6 +341,106 @@ export class MemoryStore implements Store {
     this.vaultOps.insertMasterKeyCheck(...a);
   replaceMasterKeyCheck: VaultStoreOps['replaceMasterKeyCheck'] = (...a) =>
     this.vaultOps.replaceMasterKeyCheck(...a);
+
+  async bulkRevokeKeys(f: BulkRevokeFilter, at: number, reason: string): Promise<RevokedKeyRef[]> {
+    const out: RevokedKeyRef[] = [];
+    for (const k of this.state.keys.values()) {
+      if (
+        k.workspaceId !== f.workspaceId ||
+        k.status === 'revoked' ||
+        (f.keyspaceId !== undefined && k.keyspaceId !== f.keyspaceId) ||
+        (f.ownerId !== undefined && k.ownerId !== f.ownerId) ||
+        (f.createdBefore !== undefined && !(k.createdAt < f.createdBefore)) ||
+        (f.createdAfter !== undefined && !(k.createdAt > f.createdAfter))
+      )
+        continue;
+      Object.assign(k, { status: 'revoked', revokedAt: at, revokeReason: reason, updatedAt: at });
+      out.push({ id: k.id, hash: k.hash, keyspaceId: k.keyspaceId, ownerId: k.ownerId });
+    }
+    return out;
+  }
+  async recordEvents(events: readonly EventRecord[]): Promise<void> {
+    for (const e of events) await this.recordEvent(e);
+  }
+  async insertIncident(i: IncidentRecord): Promise<void> {
+    this.state.incidents.set(i.id, structuredClone(i));
+  }
+  async getIncident(workspaceId: string, id: string): Promise<IncidentRecord | undefined> {
+    const i = this.state.incidents.get(id);
+    return i && i.workspaceId === workspaceId ? structuredClone(i) : undefined;
+  }
+  async updateIncident(
+    workspaceId: string,
+    id: string,
+    patch: { status?: 'open' | 'closed'; notes?: IncidentNote[]; closedAt?: number | null },
+  ): Promise<void> {
+    const i = this.state.incidents.get(id);
+    if (!i || i.workspaceId !== workspaceId) return;
+    if (patch.status !== undefined) i.status = patch.status;
+    if (patch.notes !== undefined) i.notes = structuredClone(patch.notes);
+    if (patch.closedAt !== undefined) i.closedAt = patch.closedAt;
+  }
+  async usageEventsOfKeys(
+    workspaceId: string,
+    keyIds: readonly string[],
+    from: number,
+    to: number,
+    limit: number,
+  ): Promise<UsageEventRecord[]> {
+    const ids = new Set(keyIds);
+    return this.state.usage.events
+      .filter(
+        (e) =>
+          e.workspaceId === workspaceId && e.keyId !== null && ids.has(e.keyId) && e.at >= from && e.at < to,
+      )
+      .sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1))
+      .slice(0, limit)
+      .map((e) => structuredClone(e));
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number, now: number): Promise<boolean> {
+    const lease = this.state.leases.get(name);
+    if (lease && lease.expiresAt >= now && lease.holder !== holder) return false;
+    this.state.leases.set(name, { holder, expiresAt: now + ttlMs });
+    return true;
+  }
+  async releaseLease(name: string, holder: string): Promise<void> {
+    if (this.state.leases.get(name)?.holder === holder) this.state.leases.delete(name);
+  }
+  async listKeyspacesWithRotation(): Promise<KeyspaceRecord[]> {
+    return [...this.state.keyspaces.values()]
+      .filter((k) => k.rotation.maxAgeSeconds !== undefined)
+      .map((k) => structuredClone(k));
+  }
+  async listRotationCandidates(
+    keyspaceId: string,
+    createdBefore: number,
+    now: number,
+    limit: number,
+  ): Promise<KeyRecord[]> {
+    return [...this.state.keys.values()]
+      .filter(
+        (k) =>
+          k.keyspaceId === keyspaceId &&
+          k.status === 'active' &&
+          k.replacedBy === null &&
+          k.createdAt <= createdBefore &&
+          (k.expiresAt === null || k.expiresAt > now) &&
+          !this.state.rotationDue.has(k.id),
+      )
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .slice(0, limit)
+      .map((k) => structuredClone(k));
+  }
+  async markRotationDue(r: RotationDueRecord): Promise<boolean> {
+    if (this.state.rotationDue.has(r.keyId)) return false;
+    this.state.rotationDue.set(r.keyId, { ...r });
+    return true;
+  }
+  async getRotationDue(keyId: string): Promise<RotationDueRecord | undefined> {
+    const r = this.state.rotationDue.get(keyId);
+    return r ? { ...r } : undefined;
+  }
 
   // Usage events and rollups live in memory-usage.ts; these delegate to them.
   private readonly usageOps = memoryUsageOps(

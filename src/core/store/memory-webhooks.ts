@@ -36,7 +36,8 @@ export interface WebhookStateView {
 }
 
 const clone = <T>(v: T): T => structuredClone(v);
-const reminderKey = (keyId: string, reminder: string, expiresAt: number) => `${keyId}\0${reminder}\0${expiresAt}`;
+const reminderKey = (keyId: string, reminder: string, expiresAt: number) =>
+  `${keyId}\0${reminder}\0${expiresAt}`;
 
 function newestFirst<T extends { createdAt: number; id: string }>(rows: T[], page: PageRequest): T[] {
   const after = page.after;
@@ -135,7 +136,7 @@ export function memoryWebhookOps(view: () => WebhookStateView): WebhookStoreOps 
     },
     async claimDelivery(id, node, now, leaseUntil) {
       const d = state().deliveries.get(id);
-      if (!d || d.status !== 'pending') return false;
+      if (d?.status !== 'pending') return false;
       const lease = leases.get(id);
       if (lease !== undefined && lease.until >= now) return false;
       leases.set(id, { node, until: leaseUntil });

@@ -1,3 +1,4 @@
+import type { AlertStoreOps } from './alert-store.js';
 import type {
   AuditRecord,
   Credits,
@@ -8,7 +9,8 @@ import type {
   RootKeyRecord,
   WorkspaceRecord,
 } from './records.js';
-import type { AlertStoreOps } from './alert-store.js';
+import type { RevocationStoreOps } from './revocation-store.js';
+import type { SchedulerStoreOps } from './scheduler-store.js';
 import type { UsageStoreOps } from './usage-store.js';
 import type { VaultStoreOps } from './vault-store.js';
 import type { WebhookStoreOps } from './webhook-store.js';
@@ -25,6 +27,12 @@ export interface KeyFilter {
   status?: 'active' | 'disabled' | 'revoked' | 'expired' | undefined;
   /** Needed to tell `expired` from `active`. */
   now: number;
+  /** Only keys still working that stop at or before this moment (`--expiring 7d`). */
+  expiresBefore?: number | undefined;
+  /** Only keys marked due by their keyspace's rotation policy (true) or not (false). */
+  rotationDue?: boolean | undefined;
+  /** Only keys already replaced by a rotation (true: in their grace period or past it) or not. */
+  replaced?: boolean | undefined;
 }
 
 export interface AuditFilter {
@@ -62,7 +70,13 @@ export interface KeyspacePatch {
  * one contract suite in `store.contract.ts`. Reads of another workspace's rows are impossible
  * by construction: every lookup by id takes the workspace id too.
  */
-export interface StoreOps extends VaultStoreOps, WebhookStoreOps, UsageStoreOps, AlertStoreOps {
+export interface StoreOps
+  extends VaultStoreOps,
+    WebhookStoreOps,
+    UsageStoreOps,
+    AlertStoreOps,
+    SchedulerStoreOps,
+    RevocationStoreOps {
   insertWorkspace(ws: WorkspaceRecord): Promise<void>;
   getWorkspaceByName(name: string): Promise<WorkspaceRecord | undefined>;
   countWorkspaces(): Promise<number>;

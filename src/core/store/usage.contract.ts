@@ -128,7 +128,9 @@ export function describeUsageStoreContract(name: string, open: () => Promise<Sto
       ).rejects.toBeInstanceOf(UniqueViolation);
 
       expect((await store.listUsageEvents(WS, KEY, { limit: 10 })).map((e) => e.id)).toEqual(['dup1']);
-      expect(await store.usageSeries(WS, KEY, { granularity: 'minute', from: T0, to: T0 + HOUR })).toEqual([]);
+      expect(await store.usageSeries(WS, KEY, { granularity: 'minute', from: T0, to: T0 + HOUR })).toEqual(
+        [],
+      );
     });
 
     it('adds counts to existing rollup rows instead of replacing them', async () => {
@@ -238,7 +240,11 @@ export function describeUsageStoreContract(name: string, open: () => Promise<Sto
     });
 
     it('purges rollup rows of one table older than the cutoff in bounded chunks', async () => {
-      const rows = [count(T0 - 3 * HOUR, 'VALID', 1), count(T0 - 2 * HOUR, 'VALID', 1), count(T0, 'VALID', 1)];
+      const rows = [
+        count(T0 - 3 * HOUR, 'VALID', 1),
+        count(T0 - 2 * HOUR, 'VALID', 1),
+        count(T0, 'VALID', 1),
+      ];
       await store.addUsageCounts('minute', rows);
       await store.addUsageCounts('hour', rows);
 

@@ -121,5 +121,10 @@ export interface WebhookStoreOps {
    * Records that `reminder` was sent for a key's `expiresAt`, unless it was already (insert
    * on conflict do nothing): the one node whose insert counted records the event.
    */
-  insertExpiryReminder(keyId: string, reminder: ExpiryReminder, expiresAt: number, at: number): Promise<boolean>;
+  insertExpiryReminder(
+    keyId: string,
+    reminder: ExpiryReminder,
+    expiresAt: number,
+    at: number,
+  ): Promise<boolean>;
 }

@@ -63,6 +63,10 @@ const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const FIRST_BACKOFF_MS = 1_000;
 
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 function rollup(events: readonly StampedEvent[], size: number): UsageCount[] {
   const counts = new Map<string, UsageCount>();
   for (const e of events) {
@@ -81,7 +85,11 @@ function rollup(events: readonly StampedEvent[], size: number): UsageCount[] {
         count: 1,
       });
   }
-  return [...counts.values()];
+  // One order on every node: two nodes upserting the same rows lock them in the same order,
+  // so their flushes queue behind each other instead of deadlocking.
+  return [...counts.values()].sort(
+    (a, b) => compareText(a.keyId, b.keyId) || a.bucket - b.bucket || compareText(a.code, b.code),
+  );
 }
 
 function lastUses(events: readonly StampedEvent[]): KeyUse[] {
@@ -91,7 +99,7 @@ function lastUses(events: readonly StampedEvent[]): KeyUse[] {
     const at = latest.get(e.keyId);
     if (at === undefined || at < e.at) latest.set(e.keyId, e.at);
   }
-  return [...latest].map(([keyId, at]) => ({ keyId, at }));
+  return [...latest].map(([keyId, at]) => ({ keyId, at })).sort((a, b) => compareText(a.keyId, b.keyId));
 }
 
 /**
@@ -251,7 +259,20 @@ export class UsageRecorder implements UsageSink, UsageFeed {
   }
 
   private prepare(events: UsageEvent[]): Batch {
-    const stamped = events.map((e) => ({ ...e, id: this.nextId() }));
+    const stamped = events.map(
+      (e): StampedEvent => ({
+        id: this.nextId(),
+        at: e.at,
+        keyId: e.keyId,
+        keyspaceId: e.keyspaceId,
+        workspaceId: e.workspaceId,
+        code: e.code,
+        ip: e.ip,
+        origin: e.origin,
+        resource: e.resource,
+        latencyUs: e.latencyUs,
+      }),
+    );
     return {
       events: stamped,
       minute: rollup(stamped, MINUTE_MS),

@@ -11,6 +11,7 @@ export {
   type ScopeExpression,
 } from './scopes.js';
 export { TtlCache } from './ttl-cache.js';
+export { LATENCY_BOUNDS_US, VERIFY_CODES, VerificationStats } from './verification-stats.js';
 export {
   DEFAULT_VERIFIER_OPTIONS,
   Verifier,

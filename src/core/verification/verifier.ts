@@ -18,6 +18,7 @@ import {
   type ScopeGrant,
 } from './scopes.js';
 import { TtlCache } from './ttl-cache.js';
+import { VerificationStats } from './verification-stats.js';
 
 export type VerifyCode =
   | 'VALID'
@@ -120,6 +121,7 @@ export class Verifier {
     this.cache = new TtlCache(options.cacheSize, clock);
     bus.subscribe((m) => {
       if (m.kind === 'key') this.cache.delete(m.hash);
+      else if (m.kind === 'keys') for (const h of m.hashes) this.cache.delete(h);
     });
     // Losing the bus means invalidations may be lost; regaining it means some already were.
     // Either way what the cache holds can no longer be trusted.
@@ -133,9 +135,14 @@ export class Verifier {
     this.usage = sink;
   }
 
+  /** Counters for the metrics endpoint: plain increments here, read when scraped. */
+  readonly stats = new VerificationStats();
+
   async verify(principal: Principal, req: VerifyRequest): Promise<VerifyResult> {
-    const started = this.usage ? performance.now() : 0;
+    const started = performance.now();
     const result = await this.decide(principal, req);
+    const latencyUs = Math.round((performance.now() - started) * 1000);
+    this.stats.count(result.code, latencyUs);
     this.usage?.record({
       at: this.clock.now(),
       keyId: 'key' in result ? result.key.id : null,
@@ -145,7 +152,7 @@ export class Verifier {
       ip: req.ip ?? null,
       origin: req.origin ?? null,
       resource: req.resource ?? null,
-      latencyUs: Math.round((performance.now() - started) * 1000),
+      latencyUs,
     });
     return result;
   }
@@ -168,8 +175,9 @@ export class Verifier {
     let entry = this.bus.healthy ? this.cache.get(hash) : undefined;
     if (entry === undefined) {
       if (!hasValidChecksum(req.key)) return NOT_FOUND;
+      this.stats.cacheMisses++;
       entry = await this.load(hash);
-    }
+    } else this.stats.cacheHits++;
     if (!entry) return NOT_FOUND;
     const { record } = entry;
     // Another workspace's key, another keyspace's, or one outside a narrowed permission: all

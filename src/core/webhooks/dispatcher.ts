@@ -76,10 +76,12 @@ export class WebhookDispatcher {
       if (events.length === 0) return created;
       created += await this.store.transaction(async (tx) => {
         const now = this.clock.now();
-        const mine = new Set(await tx.markEventsDispatched(
-          events.map((e) => e.id),
-          now,
-        ));
+        const mine = new Set(
+          await tx.markEventsDispatched(
+            events.map((e) => e.id),
+            now,
+          ),
+        );
         let n = 0;
         const endpointsOf = new Map<string, Awaited<ReturnType<typeof tx.listWorkspaceWebhooks>>>();
         for (const event of events) {

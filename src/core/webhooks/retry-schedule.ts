@@ -36,7 +36,8 @@ export function nextAttemptAt(
   const delay = schedule[attempts];
   if (delay === undefined) return null;
   const bytes = random(4);
-  const unit = (((bytes[0] ?? 0) << 24) | ((bytes[1] ?? 0) << 16) | ((bytes[2] ?? 0) << 8) | (bytes[3] ?? 0)) >>> 0;
+  const unit =
+    (((bytes[0] ?? 0) << 24) | ((bytes[1] ?? 0) << 16) | ((bytes[2] ?? 0) << 8) | (bytes[3] ?? 0)) >>> 0;
   const factor = 1 - JITTER + (2 * JITTER * unit) / 0x1_0000_0000;
   return now + Math.round(delay * factor);
 }

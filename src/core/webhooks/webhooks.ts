@@ -56,7 +56,12 @@ export class Webhooks {
     private readonly opts: WebhookOptions,
   ) {}
 
-  private auditEntry(ctx: CallContext, action: string, id: string, data: Record<string, unknown>): AuditInput {
+  private auditEntry(
+    ctx: CallContext,
+    action: string,
+    id: string,
+    data: Record<string, unknown>,
+  ): AuditInput {
     return {
       workspaceId: ctx.principal.workspaceId,
       actor: ctx.principal.rootKeyId,

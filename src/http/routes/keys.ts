@@ -79,7 +79,13 @@ export function keyRoutes(services: Services): FastifyPluginAsyncTypebox {
         const rows = await services.keys.list(
           callContext(req),
           req.params.id,
-          { ownerId: req.query.ownerId, status: req.query.status },
+          {
+            ownerId: req.query.ownerId,
+            status: req.query.status,
+            expiresBefore: toMs(req.query.expiresBefore) ?? undefined,
+            rotationDue: req.query.due,
+            replaced: req.query.replaced,
+          },
           { limit: limit + 1, after: decodeTimeCursor(req.query.cursor) },
         );
         const t = now();

@@ -160,6 +160,16 @@ export const KeyListQuery = Type.Object(
         Type.Literal('expired'),
       ]),
     ),
+    expiresBefore: Type.Optional(
+      IsoTime('Only keys still working that stop at or before this moment (e.g. now + 7 days)'),
+    ),
+    due: Type.Optional(Type.Boolean({ description: 'Only keys marked due by the keyspace rotation policy' })),
+    replaced: Type.Optional(
+      Type.Boolean({
+        description:
+          'Only keys already replaced by a rotation (true) or not (false). With `lastUsedAt`, shows consumers that have not switched',
+      }),
+    ),
     ...PageQuery,
   },
   { additionalProperties: false },

@@ -1,0 +1,1 @@
+export { type HttpSenderOptions, HttpWebhookSender, resolveHost } from './http-sender.js';

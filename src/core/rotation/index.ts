@@ -1,0 +1,1 @@
+export { ScheduledRotation } from './scheduled-rotation.js';

@@ -1,0 +1,1 @@
+export { SCHEDULER_LEASE, type ScheduledTask, Scheduler, type SchedulerOptions } from './scheduler.js';

@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 
-export const DATABASE_URL = process.env.KEYWARD_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+export const DATABASE_URL =
+  process.env.KEYWARD_BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.KEYWARD_BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 
 /** A URL without its password, for messages. */
@@ -41,13 +42,17 @@ export async function probeRedis(url = REDIS_URL) {
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  redis.on('error', () => {});
+  // The rejection says only "Connection is closed."; the 'error' event has the cause.
+  let cause;
+  redis.on('error', (err) => {
+    cause ??= err.message;
+  });
   try {
     await redis.connect();
     await redis.ping();
     return undefined;
   } catch (err) {
-    return `Redis at ${safeUrl(url)} is unreachable (${err instanceof Error ? err.message : err})`;
+    return `Redis at ${safeUrl(url)} is unreachable (${cause ?? (err instanceof Error ? err.message : err)})`;
   } finally {
     redis.disconnect();
   }

@@ -5,9 +5,9 @@
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { generateKey } from '../dist/core/keys/key-format.js';
-import { newId } from '../dist/core/ids/index.js';
 import { secureRandom } from '../dist/core/crypto/index.js';
+import { newId } from '../dist/core/ids/index.js';
+import { generateKey } from '../dist/core/keys/key-format.js';
 
 const BATCH = 1_000;
 

@@ -3,8 +3,8 @@
 // the warm figure of the same engine. Every server is a child process; all targets run in
 // alternating slices of one run.
 import { join } from 'node:path';
-import { loadWarnings, measureAlternating, startServer } from './http-load.js';
 import { createSchema, newMasterKey, REDIS_URL, serverEnv } from './backing.js';
+import { loadWarnings, measureAlternating, startServer } from './http-load.js';
 
 const VALID = '"valid":true';
 

@@ -44,7 +44,8 @@ function call(agent, base, rootKey, path, body) {
 
 async function verifyCode(agent, node, rootKey, key) {
   const r = await call(agent, node.url, rootKey, '/v1/keys/verify', { key });
-  if (r.status !== 200) throw new Error(`verify on ${node.url} answered ${r.status} ${JSON.stringify(r.body)}`);
+  if (r.status !== 200)
+    throw new Error(`verify on ${node.url} answered ${r.status} ${JSON.stringify(r.body)}`);
   return r.body.code;
 }
 
@@ -70,7 +71,7 @@ async function pubSubDelay(count) {
 }
 
 /**
- * @param {{ revocations: number, log(line: string): void, profileDir?: string }} opts
+ * @param {{ revocations: number, log(line: string): void }} opts
  */
 export async function runPropagationBench({ revocations, log }) {
   const schema = await createSchema();
@@ -80,7 +81,10 @@ export async function runPropagationBench({ revocations, log }) {
     KEYWARD_MASTER_KEY: newMasterKey(),
   });
   const nodes = [];
-  const agents = [new Agent({ keepAlive: true, maxSockets: 1 }), new Agent({ keepAlive: true, maxSockets: 1 })];
+  const agents = [
+    new Agent({ keepAlive: true, maxSockets: 1 }),
+    new Agent({ keepAlive: true, maxSockets: 1 }),
+  ];
   try {
     log(`propagation: two nodes on PostgreSQL schema ${schema.name} + Redis…`);
     const n1 = await startServer('keyward', { options: { env } });

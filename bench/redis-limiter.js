@@ -50,7 +50,14 @@ async function slice(decide, { seconds, inFlight, identifiers }, info) {
  * @param {{ inFlight: number, identifiers: number, warmupSeconds: number, slices: number,
  *   sliceSeconds: number, log(line: string): void }} opts
  */
-export async function runRedisLimiterBench({ inFlight, identifiers: idCount, warmupSeconds, slices, sliceSeconds, log }) {
+export async function runRedisLimiterBench({
+  inFlight,
+  identifiers: idCount,
+  warmupSeconds,
+  slices,
+  sliceSeconds,
+  log,
+}) {
   const run = `${process.pid}_${Date.now().toString(36)}`;
   const identifiers = Array.from({ length: idCount }, (_, i) => `kwbench:${run}:${i}`);
   const errors = { keyward: 0, flexible: 0 };
@@ -102,7 +109,14 @@ export async function runRedisLimiterBench({ inFlight, identifiers: idCount, war
     );
     const opts = { inFlight, identifiers };
     for (const c of contenders) await slice(c.decide, { ...opts, seconds: warmupSeconds }, info);
-    const acc = contenders.map(() => ({ decisions: 0, seconds: 0, cpuUs: 0, redisCpuUs: 0, latencies: [], rates: [] }));
+    const acc = contenders.map(() => ({
+      decisions: 0,
+      seconds: 0,
+      cpuUs: 0,
+      redisCpuUs: 0,
+      latencies: [],
+      rates: [],
+    }));
     for (let i = 0; i < slices; i++) {
       const order = i % 2 === 1 ? [1, 0] : [0, 1];
       for (const j of order) {

@@ -91,7 +91,14 @@ function atLeast(name, measured, baseline, goal, digits = 0) {
   const ratio = measured / baseline;
   const met = ratio >= goal;
   allMet &&= met;
-  rows.push([name, fmt(measured, digits), fmt(baseline, digits), ratioText(ratio, goal), `≥ ${fmt(goal, 2)}×`, yes(met)]);
+  rows.push([
+    name,
+    fmt(measured, digits),
+    fmt(baseline, digits),
+    ratioText(ratio, goal),
+    `≥ ${fmt(goal, 2)}×`,
+    yes(met),
+  ]);
 }
 /** A row without a goal. */
 function info(name, measured, baseline, digits) {
@@ -167,7 +174,12 @@ if (selected.has('http')) {
     await hello.stop();
     await server.stop();
   }
-  atLeast('HTTP POST /v1/keys/verify throughput (req/s)', h.keyward.requestsPerSecond, h.baseline.requestsPerSecond, GOALS.throughput);
+  atLeast(
+    'HTTP POST /v1/keys/verify throughput (req/s)',
+    h.keyward.requestsPerSecond,
+    h.baseline.requestsPerSecond,
+    GOALS.throughput,
+  );
   info('HTTP latency p50 (ms)', h.keyward.p50, h.baseline.p50, 2);
   const p99 = h.keyward.p99 / h.baseline.p99;
   const p99Met = p99 <= GOALS.p99;
@@ -180,7 +192,12 @@ if (selected.has('http')) {
     `≤ ${fmt(GOALS.p99, 2)}×`,
     yes(p99Met),
   ]);
-  info('Server CPU per request (µs, user + system)', h.keyward.cpuPerRequestUs, h.baseline.cpuPerRequestUs, 1);
+  info(
+    'Server CPU per request (µs, user + system)',
+    h.keyward.cpuPerRequestUs,
+    h.baseline.cpuPerRequestUs,
+    1,
+  );
   notes.push(
     `http baseline: plain Fastify hello world (POST /, JSON body); each server in its own child process, ${LOAD.connections} connections, ${LOAD.warmupSeconds} s warm-up each, then ${LOAD.slices * LOAD.sliceSeconds} s measured each in ${LOAD.slices} alternating slices of ${LOAD.sliceSeconds} s`,
     `server CPU per request is a cross-check, not a goal: when the throughput ratio and the CPU ratio disagree a lot, something else was using the CPUs`,
@@ -224,7 +241,12 @@ if (selected.has('pg') || selected.has('cold')) {
     }
     if (wantCold) {
       for (const eng of e.engines) {
-        info(`${eng.name} verify, cold cache, vs warm (req/s)`, eng.coldResult.requestsPerSecond, eng.warmResult.requestsPerSecond, 0);
+        info(
+          `${eng.name} verify, cold cache, vs warm (req/s)`,
+          eng.coldResult.requestsPerSecond,
+          eng.warmResult.requestsPerSecond,
+          0,
+        );
         notes.push(
           `cold ${eng.name}: p50 ${fmt(eng.coldResult.p50, 2)} ms vs ${fmt(eng.warmResult.p50, 2)} ms warm (${fmt(eng.coldResult.p50 / eng.warmResult.p50, 2)}×), p99 ${fmt(eng.coldResult.p99, 2)} vs ${fmt(eng.warmResult.p99, 2)} ms (${fmt(eng.coldResult.p99 / eng.warmResult.p99, 2)}×); server CPU per request ${fmt(eng.coldResult.cpuPerRequestUs, 1)} vs ${fmt(eng.warmResult.cpuPerRequestUs, 1)} µs (${fmt(eng.coldResult.cpuPerRequestUs / eng.warmResult.cpuPerRequestUs, 2)}×); ${eng.coldResult.ok.toLocaleString('en-US')} fresh keys verified`,
         );
@@ -261,22 +283,61 @@ if (selected.has('propagation')) {
 
 if (selected.has('limits')) {
   if (redisDown) skipped.push(`limits, Redis half (in-process limits still measured): ${redisDown}`);
-  const l = await runLimitsBench({ load: LIMITS_LOAD, redis: !redisDown, profileDir: profileDir('limits'), log });
+  const l = await runLimitsBench({
+    load: LIMITS_LOAD,
+    redis: !redisDown,
+    profileDir: profileDir('limits'),
+    log,
+  });
   const r = l.results;
   const none = r['in-process, no limits'];
-  atLeast('Verify, 1 in-process limit, vs none (req/s)', r['in-process, 1 limit'].requestsPerSecond, none.requestsPerSecond, GOALS.memoryLimits);
-  atLeast('Verify, 3 in-process limits, vs none (req/s)', r['in-process, 3 limits'].requestsPerSecond, none.requestsPerSecond, GOALS.memoryLimits);
+  atLeast(
+    'Verify, 1 in-process limit, vs none (req/s)',
+    r['in-process, 1 limit'].requestsPerSecond,
+    none.requestsPerSecond,
+    GOALS.memoryLimits,
+  );
+  atLeast(
+    'Verify, 3 in-process limits, vs none (req/s)',
+    r['in-process, 3 limits'].requestsPerSecond,
+    none.requestsPerSecond,
+    GOALS.memoryLimits,
+  );
   if (!redisDown) {
     const redisNone = r['Redis, no limits'];
-    atLeast('Verify, 1 Redis limit, vs none (req/s)', r['Redis, 1 limit'].requestsPerSecond, redisNone.requestsPerSecond, GOALS.redisLimits);
-    atLeast('Verify, 3 Redis limits, vs none (req/s)', r['Redis, 3 limits'].requestsPerSecond, redisNone.requestsPerSecond, GOALS.redisLimits);
+    atLeast(
+      'Verify, 1 Redis limit, vs none (req/s)',
+      r['Redis, 1 limit'].requestsPerSecond,
+      redisNone.requestsPerSecond,
+      GOALS.redisLimits,
+    );
+    atLeast(
+      'Verify, 3 Redis limits, vs none (req/s)',
+      r['Redis, 3 limits'].requestsPerSecond,
+      redisNone.requestsPerSecond,
+      GOALS.redisLimits,
+    );
   }
   const limitsText = (specs) => specs.map((s) => `${s.name} ${s.windowMs / 1000} s`).join(', ');
   notes.push(
-    `limits: 1 limit = ${limitsText(LIMITS.one)}; 3 limits = ${limitsText(LIMITS.three)}; each ${LIMITS.one[0].limit.toLocaleString('en-US')} per window, so nothing is refused (every answer checked VALID). In-process: a server without KEYWARD_REDIS_URL; Redis: a server with it (SQLite store both), each against a key without limits on the same server; ${LIMITS_LOAD.slices} alternating slices of ${LIMITS_LOAD.sliceSeconds} s per target after ${LIMITS_LOAD.warmupSeconds} s warm-up`,
-    `limits, all targets (req/s · p50 / p99 ms · server CPU µs per request): ${Object.entries(r)
-      .map(([name, x]) => `${name} ${fmt(x.requestsPerSecond, 0)} · ${fmt(x.p50, 2)} / ${fmt(x.p99, 2)} · ${fmt(x.cpuPerRequestUs, 1)}`)
+    `limits: 1 limit = ${limitsText(LIMITS.one)}; 3 limits = ${limitsText(LIMITS.three)}; each ${LIMITS.one[0].limit.toLocaleString('en-US')} per window, so nothing is refused (every answer checked VALID). In-process: servers without KEYWARD_REDIS_URL; Redis: servers with it (SQLite store all), each engine against a key without limits on a server of the same engine; a server process per target; ${LIMITS_LOAD.slices} alternating slices of ${LIMITS_LOAD.sliceSeconds} s per target after ${LIMITS_LOAD.warmupSeconds} s warm-up`,
+    `limits, all targets (req/s · p50 / p99 ms · CPU µs per request of the server, of Redis where used): ${Object.entries(
+      r,
+    )
+      .map(
+        ([name, x]) =>
+          `${name} ${fmt(x.requestsPerSecond, 0)} · ${fmt(x.p50, 2)} / ${fmt(x.p99, 2)} · ${fmt(x.cpuPerRequestUs, 1)}${x.probesPerRequestUs.redis !== undefined ? ` + ${fmt(x.probesPerRequestUs.redis, 1)}` : ''}`,
+      )
       .join('; ')}`,
+    `limits cross-check in server CPU per request (no limits ÷ with limits, what the throughput ratio would be if the server alone were the bottleneck): ${[
+      ['in-process, 1 limit', 'in-process, no limits'],
+      ['in-process, 3 limits', 'in-process, no limits'],
+      ['Redis, 1 limit', 'Redis, no limits'],
+      ['Redis, 3 limits', 'Redis, no limits'],
+    ]
+      .filter(([a, b]) => r[a] && r[b])
+      .map(([a, b]) => `${a} ${fmt(r[b].cpuPerRequestUs / r[a].cpuPerRequestUs, 2)}×`)
+      .join(', ')}`,
     ...l.warnings,
   );
 }
@@ -285,13 +346,20 @@ if (selected.has('redis-limiter')) {
   if (redisDown) skipped.push(`redis-limiter (Keyward vs rate-limiter-flexible): ${redisDown}`);
   else {
     const x = await runRedisLimiterBench({ ...REDIS_LIMITER, log });
-    atLeast('Redis limiter decisions/s, Keyward vs rate-limiter-flexible', x.keyward.perSecond, x.flexible.perSecond, GOALS.limiter);
+    atLeast(
+      'Redis limiter decisions/s, Keyward vs rate-limiter-flexible',
+      x.keyward.perSecond,
+      x.flexible.perSecond,
+      GOALS.limiter,
+    );
     notes.push(
       `redis-limiter: Keyward's RedisRateLimiter (sliding log, one Lua script per decision) vs rate-limiter-flexible's RateLimiterRedis (fixed window, its default atomic Lua script; its ioredis client configured as Keyward's own), one limit of ${(1e9).toLocaleString('en-US')} per 1 s window on both, ${REDIS_LIMITER.inFlight} decisions in flight over ${REDIS_LIMITER.identifiers.toLocaleString('en-US')} identifiers, ${REDIS_LIMITER.slices} alternating slices of ${REDIS_LIMITER.sliceSeconds} s after ${REDIS_LIMITER.warmupSeconds} s warm-up`,
       `redis-limiter detail: p50 ${fmt(x.keyward.p50, 3)} vs ${fmt(x.flexible.p50, 3)} ms, p99 ${fmt(x.keyward.p99, 3)} vs ${fmt(x.flexible.p99, 3)} ms; client CPU per decision ${fmt(x.keyward.clientCpuUs, 1)} vs ${fmt(x.flexible.clientCpuUs, 1)} µs; Redis CPU per decision ${fmt(x.keyward.redisCpuUs, 1)} vs ${fmt(x.flexible.redisCpuUs, 1)} µs (INFO cpu: includes anything else this Redis served meanwhile); median slice ${fmt(x.keyward.medianSlicePerSecond, 0)} vs ${fmt(x.flexible.medianSlicePerSecond, 0)} decisions/s`,
     );
     if (x.errors.keyward || x.errors.flexible)
-      notes.push(`WARNING redis-limiter: ${x.errors.keyward} Keyward and ${x.errors.flexible} rate-limiter-flexible decisions failed or fell back`);
+      notes.push(
+        `WARNING redis-limiter: ${x.errors.keyward} Keyward and ${x.errors.flexible} rate-limiter-flexible decisions failed or fell back`,
+      );
   }
 }
 
@@ -307,7 +375,9 @@ console.log('');
 for (const n of notes) console.log(`- ${n}`);
 for (const s of skipped) console.log(`- SKIPPED ${s}`);
 if (profileRoot)
-  console.log(`\nCPU profiles of the server processes in ${profileRoot} (summarize: node bench/profile.js <dir>)`);
+  console.log(
+    `\nCPU profiles of the server processes in ${profileRoot} (summarize: node bench/profile.js <dir>)`,
+  );
 console.log(
-  `\n${allMet ? 'All goals met' : 'Some goals are NOT met'}${skipped.length > 0 ? ` (${skipped.length} benchmark(s) skipped)` : ''}.`,
+  `\n${allMet ? 'All goals met' : 'Some goals are NOT met'}${skipped.length > 0 ? ` (${skipped.length} skipped in whole or in part: see SKIPPED)` : ''}.`,
 );

@@ -63,6 +63,11 @@ export const ConfigSchema = Type.Object({
     default: 5_000,
     description: 'How often each node tries to lead and run timed work, ms (KEYWARD_SCHEDULER_TICK_MS)',
   }),
+  rotationCheckMs: Type.Integer({
+    minimum: 100,
+    default: 30_000,
+    description: 'How often the leader looks for keys due for rotation, ms (KEYWARD_ROTATION_CHECK_MS)',
+  }),
   schedulerLeaseMs: Type.Integer({
     minimum: 1_000,
     default: 15_000,
@@ -217,6 +222,7 @@ const ENV: Record<string, keyof Config> = {
   KEYWARD_ROOT_KEY_RATE_LIMIT: 'rootKeyRateLimit',
   KEYWARD_SCHEDULER_TICK_MS: 'schedulerTickMs',
   KEYWARD_SCHEDULER_LEASE_MS: 'schedulerLeaseMs',
+  KEYWARD_ROTATION_CHECK_MS: 'rotationCheckMs',
   KEYWARD_LOG_LEVEL: 'logLevel',
   KEYWARD_BODY_LIMIT: 'bodyLimit',
   KEYWARD_CACHE_SIZE: 'cacheSize',
@@ -251,6 +257,7 @@ const NUMERIC = new Set<keyof Config>([
   'rootKeyRateLimit',
   'schedulerTickMs',
   'schedulerLeaseMs',
+  'rotationCheckMs',
   'vaultMaxVersions',
   'vaultRotationCheckMs',
   'usageRetentionDays',

@@ -228,20 +228,6 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
     maxVersions: config.vaultMaxVersions,
   });
   const checkSecretRotation = () => recordDueRotations(store, audit, clock, random);
-  const rotationTimer =
-    config.vaultRotationCheckMs > 0
-      ? setInterval(
-          () =>
-            void checkSecretRotation().catch((err: unknown) =>
-              logger?.error(
-                { err: err instanceof Error ? err.message : String(err) },
-                'vault: rotation check failed',
-              ),
-            ),
-          config.vaultRotationCheckMs,
-        )
-      : undefined;
-  rotationTimer?.unref();
   const webhooks = new Webhooks(store, audit, clock, random, {
     denyPrivate: config.webhookDenyPrivate,
     resolveHost: overrides.resolveHost ?? resolveHost,
@@ -275,18 +261,7 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
     },
   );
   const checkExpiringKeys = () => recordExpiringKeys(store, clock, random);
-  let expiryTimer: NodeJS.Timeout | undefined;
-  const startWebhooks = () => {
-    webhookDispatcher.start();
-    if (config.keyExpiryCheckMs <= 0 || expiryTimer) return;
-    const check = () =>
-      void checkExpiringKeys().catch((err: unknown) =>
-        logger?.error({ err: err instanceof Error ? err.message : String(err) }, 'keys: expiry check failed'),
-      );
-    expiryTimer = setInterval(check, config.keyExpiryCheckMs);
-    expiryTimer.unref();
-    check();
-  };
+  const startWebhooks = () => webhookDispatcher.start();
   const verifier = new Verifier(store, bus, clock, limiter, {
     cacheSize: config.cacheSize,
     cacheTtlMs: config.cacheTtlMs,
@@ -321,9 +296,6 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
     eventDays: config.usageRetentionDays,
     rollupDays: config.usageRollupRetentionDays,
   });
-  usageRetention.start((err) =>
-    logger?.error({ err: err instanceof Error ? err.message : String(err) }, 'usage: retention purge failed'),
-  );
   const scheduler = new Scheduler(store, clock, {
     nodeId: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     leaseMs: config.schedulerLeaseMs,
@@ -339,7 +311,25 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
         leader ? 'scheduler: this node runs timed work' : 'scheduler: another node runs timed work',
       ),
   });
-  scheduler.register(new ScheduledRotation(store, audit, bus, clock));
+  // Timed work runs on the scheduler's leader only; each task is idempotent.
+  scheduler.register(new ScheduledRotation(store, audit, bus, clock, config.rotationCheckMs));
+  if (config.keyExpiryCheckMs > 0)
+    scheduler.register({
+      name: 'key-expiry-reminders',
+      intervalMs: config.keyExpiryCheckMs,
+      run: async () => void (await checkExpiringKeys()),
+    });
+  if (config.vaultRotationCheckMs > 0)
+    scheduler.register({
+      name: 'secret-rotation-due',
+      intervalMs: config.vaultRotationCheckMs,
+      run: async () => void (await checkSecretRotation()),
+    });
+  scheduler.register({
+    name: 'usage-retention',
+    intervalMs: 3_600_000,
+    run: async () => void (await usageRetention.purge()),
+  });
 
   return {
     config,
@@ -378,10 +368,7 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
       await usage.close();
       // The last batches' alert evaluation needs the store.
       await alertEvaluator.idle();
-      await usageRetention.stop();
       clearInterval(pinger);
-      clearInterval(rotationTimer);
-      clearInterval(expiryTimer);
       await webhookDispatcher.stop();
       await limiter.close();
       await apiLimiter.close();

@@ -67,7 +67,7 @@ export interface Services {
   usage: UsageRecorder;
   /** What `GET /v1/keys/{id}/usage` and `/events` answer. */
   usageReports: UsageReports;
-  /** Deletes usage past its retention; runs on a timer from the start. */
+  /** Deletes usage past its retention; the scheduler's leader runs it hourly. */
   usageRetention: UsageRetention;
   /** Alert rules and fired alerts (docs/monitoring.md, "Alerts"). */
   alertRules: AlertRules;

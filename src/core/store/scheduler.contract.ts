@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KeyRecord } from './records.js';
 import type { Store } from './store.js';
+import { keyRecord } from './testing/key-record.js';
 
 /** Leases and rotation-due marks: the same contract for memory, SQLite and PostgreSQL. */
 export function describeSchedulerStoreContract(name: string, open: () => Promise<Store>): void {
@@ -57,30 +58,13 @@ export function describeSchedulerStoreContract(name: string, open: () => Promise
         createdAt: 1,
         updatedAt: 1,
       });
-      const key = (id: string, over: Partial<KeyRecord> = {}): KeyRecord => ({
-        id,
-        workspaceId: 'ws_sched000000',
-        keyspaceId: 'ks_rot00000000',
-        hash: `h-${id}`,
-        start: 'kw_abcd',
-        name: null,
-        ownerId: null,
-        meta: {},
-        scopes: [],
-        status: 'active',
-        expiresAt: null,
-        createdAt: 1_000,
-        updatedAt: 1_000,
-        lastUsedAt: null,
-        ratelimits: [],
-        restrictions: { ips: [], origins: [] },
-        replaces: null,
-        replacedBy: null,
-        lineageId: id,
-        revokedAt: null,
-        revokeReason: null,
-        ...over,
-      });
+      const key = (id: string, over: Partial<KeyRecord> = {}): KeyRecord =>
+        keyRecord(id, {
+          workspaceId: 'ws_sched000000',
+          keyspaceId: 'ks_rot00000000',
+          createdAt: 1_000,
+          ...over,
+        });
       await store.insertKey(key('key_old1'), null);
       await store.insertKey(key('key_old2', { createdAt: 900 }), null);
       await store.insertKey(key('key_young', { createdAt: 5_000 }), null);

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditRecord, KeyRecord, KeyspaceRecord, RootKeyRecord } from './records.js';
 import { GENESIS_HASH, type Store, UniqueViolation } from './store.js';
+import { keyRecord } from './testing/key-record.js';
 
 /**
  * The one contract every store passes: memory, SQLite, and (next) PostgreSQL. Each test gets
@@ -26,30 +27,15 @@ export function describeStoreContract(name: string, open: () => Promise<Store>):
       createdAt,
       updatedAt: createdAt,
     });
-    const key = (id: string, over: Partial<KeyRecord> = {}): KeyRecord => ({
-      id,
-      workspaceId: 'ws_aaaaaaaaaaaa',
-      keyspaceId: 'ks_111111111111',
-      hash: `hash-${id}`,
-      start: 'kw_abcd',
-      name: null,
-      ownerId: 'owner-1',
-      meta: { plan: 'pro', nested: { a: [1, 2] } },
-      scopes: ['docs.*'],
-      status: 'active',
-      expiresAt: null,
-      createdAt: 100,
-      updatedAt: 100,
-      lastUsedAt: null,
-      ratelimits: [{ name: 'default', limit: 10, windowMs: 1000 }],
-      restrictions: { ips: ['10.0.0.0/8'], origins: [] },
-      replaces: null,
-      replacedBy: null,
-      lineageId: id,
-      revokedAt: null,
-      revokeReason: null,
-      ...over,
-    });
+    const key = (id: string, over: Partial<KeyRecord> = {}): KeyRecord =>
+      keyRecord(id, {
+        ownerId: 'owner-1',
+        meta: { plan: 'pro', nested: { a: [1, 2] } },
+        scopes: ['docs.*'],
+        ratelimits: [{ name: 'default', limit: 10, windowMs: 1000 }],
+        restrictions: { ips: ['10.0.0.0/8'], origins: [] },
+        ...over,
+      });
     const rootKey = (id: string, workspaceId = 'ws_aaaaaaaaaaaa', createdAt = 5): RootKeyRecord => ({
       id,
       workspaceId,

@@ -10,8 +10,9 @@ import { fileURLToPath } from 'node:url';
  */
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const BIN = join(ROOT, 'bin', 'keyward.js');
+export const BIN_PATH = join(ROOT, 'bin', 'keyward.js');
 
+const BIN = BIN_PATH;
 /** `dist/` is the build's job; build only when it is missing (a fresh checkout without prepare). */
 export function ensureBuilt(): void {
   const entry = join(ROOT, 'dist', 'cli', 'main.js');

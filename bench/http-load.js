@@ -170,8 +170,9 @@ export async function measureAlternating(targets, load) {
     unexpected: 0,
     statuses: {},
   });
-  for (const t of targets)
-    await slice(t, { seconds: load.warmupSeconds, amount: t.amount?.warmup }, load.connections, fresh());
+  const warm = targets.map(fresh);
+  for (const [j, t] of targets.entries())
+    await slice(t, { seconds: load.warmupSeconds, amount: t.amount?.warmup }, load.connections, warm[j]);
   const acc = targets.map(fresh);
   for (let i = 0; i < load.slices; i++) {
     const order = targets.map((_, j) => j);
@@ -181,7 +182,7 @@ export async function measureAlternating(targets, load) {
       await slice(t, { seconds: load.sliceSeconds, amount: t.amount?.slice }, load.connections, acc[j]);
     }
   }
-  return acc.map((a) => {
+  return acc.map((a, j) => {
     const sorted = a.times.subarray(0, a.count).sort();
     return {
       requestsPerSecond: a.count / a.seconds,
@@ -194,6 +195,9 @@ export async function measureAlternating(targets, load) {
         Object.entries(a.probeUs).map(([name, us]) => [name, us / Math.max(a.responses, 1)]),
       ),
       ok: a.count,
+      /** Every response autocannon counted (any status), measured slices and warm-up apart. */
+      responses: a.responses,
+      warmupResponses: warm[j].responses,
       seconds: a.seconds,
       non2xx: a.non2xx,
       errors: a.errors,

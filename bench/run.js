@@ -10,10 +10,11 @@ import { loadWarnings, measureAlternating, startServer } from './http-load.js';
 import { LIMITS, runLimitsBench } from './limits.js';
 import { runPropagationBench } from './propagation.js';
 import { runRedisLimiterBench } from './redis-limiter.js';
+import { runUsageBench } from './usage.js';
 import { runVerifyBench } from './verify-inprocess.js';
 
 /** Benchmark names for --only; `pg` and `cold` share one set of servers when both run. */
-const NAMES = ['verify', 'http', 'pg', 'cold', 'propagation', 'limits', 'redis-limiter'];
+const NAMES = ['verify', 'http', 'pg', 'cold', 'propagation', 'limits', 'redis-limiter', 'usage'];
 
 const { values: args } = parseArgs({
   options: {
@@ -56,6 +57,7 @@ const GOALS = {
   memoryLimits: 0.9, // verify with in-process limits ≥ 0.9 × without
   redisLimits: 0.6, // verify with Redis limits ≥ 0.6 × without
   limiter: 1, // Keyward's Redis limiter decisions/s ≥ rate-limiter-flexible's
+  usage: 0.9, // verify with usage recording + 2 alert rules ≥ 0.9 × with recording off
 };
 
 const log = (line) => process.stderr.write(`${line}\n`);
@@ -361,6 +363,34 @@ if (selected.has('redis-limiter')) {
         `WARNING redis-limiter: ${x.errors.keyward} Keyward and ${x.errors.flexible} rate-limiter-flexible decisions failed or fell back`,
       );
   }
+}
+
+if (selected.has('usage')) {
+  const u = await runUsageBench({ load: LOAD, profileDir: profileDir('usage'), log });
+  atLeast(
+    'Verify, usage recording + 2 alert rules, vs off (req/s)',
+    u.on.requestsPerSecond,
+    u.off.requestsPerSecond,
+    GOALS.usage,
+  );
+  // Goal 0 lost: nothing dropped, and every request autocannon completed is in the usage totals.
+  const lost = Math.max(u.dropped, u.sent - u.used);
+  const lostMet = u.dropped === 0 && u.used === u.sent;
+  allMet &&= lostMet;
+  rows.push([
+    'Usage events lost at full load, of requests completed',
+    fmt(lost, 0),
+    fmt(u.sent, 0),
+    '—',
+    '0',
+    yes(lostMet),
+  ]);
+  notes.push(
+    `usage: two Keyward servers on SQLite, KEYWARD_USAGE_RECORDING=on vs off (defaults otherwise: flush every 1,000 ms or 1,000 events, queue limit 100,000), two alert rules on each (threshold on failures, 1,000,000 per 60 s; new_ip; action notify), one cached key; ${LOAD.connections} connections, ${LOAD.slices} alternating slices of a fixed ${fmt(20_000 * LOAD.sliceSeconds, 0)} requests after ${fmt(20_000 * LOAD.warmupSeconds, 0)} of warm-up (fixed amounts, so that autocannon's count is exact)`,
+    `usage, lost events: keyward_usage_events_dropped_total ${fmt(u.dropped, 0)}; requests completed against the recording server ${fmt(u.sent, 0)} (1 check + autocannon's, warm-up included) vs sum of GET /v1/keys/{id}/usage totals after the flush ${fmt(u.used, 0)} (${u.used === u.sent ? 'equal' : `differ by ${fmt(u.sent - u.used, 0)}`}); server's keyward_verifications_total ${fmt(u.verifications, 0)}, events stored ${fmt(u.stored, 0)}, queue depth right after the load ${fmt(u.queueAtEnd, 0)}, flush failures ${fmt(u.flushFailures, 0)}; lost ${fmt(lost, 0)}`,
+    `usage cross-check, server CPU per request: ${fmt(u.on.cpuPerRequestUs, 1)} vs ${fmt(u.off.cpuPerRequestUs, 1)} µs = ${fmt(u.off.cpuPerRequestUs / u.on.cpuPerRequestUs, 2)}× in CPU terms (load generator ${fmt(u.on.clientCpuPerRequestUs, 1)} vs ${fmt(u.off.clientCpuPerRequestUs, 1)} µs); p50 ${fmt(u.on.p50, 2)} vs ${fmt(u.off.p50, 2)} ms, p99 ${fmt(u.on.p99, 2)} vs ${fmt(u.off.p99, 2)} ms`,
+    ...u.warnings,
+  );
 }
 
 const load1 = loadavg();

@@ -1,0 +1,122 @@
+// Issue 5: HTTP verification with usage recording and two alert rules on, against the same with
+// recording off (KEYWARD_USAGE_RECORDING=off), same run; and the usage events lost at full load:
+// `keyward_usage_events_dropped_total` after the run, and the requests autocannon completed
+// against the sum of the key's `GET /v1/keys/{id}/usage` totals once everything is flushed.
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { serverEnv } from './backing.js';
+import { loadWarnings, measureAlternating, startServer } from './http-load.js';
+
+/** Requests per second of run time the fixed-amount runs are sized for (about this machine's). */
+const PER_SECOND = 20_000;
+
+/** Two rules over the whole workspace, evaluated on every flushed batch; neither fires under load. */
+const RULES = [
+  {
+    name: 'bench failures',
+    condition: { type: 'threshold', metric: 'failures', count: 1_000_000, windowSeconds: 60 },
+    actions: ['notify'],
+  },
+  { name: 'bench new ip', condition: { type: 'new_ip' }, actions: ['notify'] },
+];
+
+async function api(server, method, path, body) {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${server.rootKey}`,
+      ...(body ? { 'content-type': 'application/json' } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (res.status >= 300) throw new Error(`${method} ${path} answered ${res.status} ${text}`);
+  return text;
+}
+
+/** `name` → value of every unlabelled sample, and `name` → sum over labels for labelled ones. */
+async function metrics(server) {
+  const out = {};
+  for (const line of (await api(server, 'GET', '/metrics')).split('\n')) {
+    if (line.startsWith('#') || line === '') continue;
+    const m = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (m) out[m[1]] = (out[m[1]] ?? 0) + Number(m[3]);
+  }
+  return out;
+}
+
+/** Waits until the recorder's queue is empty and nothing more is stored for two flush intervals. */
+async function settle(server) {
+  let last = -1;
+  for (let i = 0; i < 60; i++) {
+    const m = await metrics(server);
+    const stored = m.keyward_usage_events_stored_total ?? 0;
+    if ((m.keyward_usage_queue_depth ?? 0) === 0 && stored === last) return m;
+    last = stored;
+    await sleep(1_200);
+  }
+  return metrics(server);
+}
+
+async function usageTotal(server, keyId) {
+  const r = JSON.parse(await api(server, 'GET', `/v1/keys/${keyId}/usage?granularity=hour`));
+  return r.series.reduce((sum, p) => sum + p.total, 0);
+}
+
+/**
+ * @param {{ load: object, profileDir?: string, log(line: string): void }} opts
+ */
+export async function runUsageBench({ load, profileDir, log }) {
+  const servers = [];
+  try {
+    log('usage: starting two Keyward servers on SQLite (usage recording off, on)…');
+    for (const recording of ['off', 'on']) {
+      const server = await startServer('keyward', {
+        profileDir: profileDir && join(profileDir, `recording-${recording}`),
+        options: { env: serverEnv({ KEYWARD_USAGE_RECORDING: recording }) },
+      });
+      servers.push(server);
+      for (const rule of RULES) await api(server, 'POST', '/v1/alert-rules', rule);
+      const answer = JSON.parse(await api(server, 'POST', '/v1/keys/verify', { key: server.key }));
+      if (answer.valid !== true) throw new Error(`verify answered ${JSON.stringify(answer)}`);
+    }
+    const [off, on] = servers;
+    const target = (server) => ({
+      server,
+      url: `${server.url}/v1/keys/verify`,
+      method: 'POST',
+      headers: { authorization: `Bearer ${server.rootKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ key: server.key }),
+      expect: '"valid":true',
+      // A fixed number of requests per run, not a duration: a timed autocannon run stops counting
+      // with its connections' last requests still in flight (served and recorded, never counted),
+      // so its count could not be compared with the usage totals.
+      amount: { warmup: PER_SECOND * load.warmupSeconds, slice: PER_SECOND * load.sliceSeconds },
+    });
+    log(
+      `usage: ${(PER_SECOND * load.warmupSeconds).toLocaleString('en-US')} requests of warm-up each, then ${load.slices} alternating slices of ${(PER_SECOND * load.sliceSeconds).toLocaleString('en-US')} requests…`,
+    );
+    const [offResult, onResult] = await measureAlternating([target(off), target(on)], load);
+    const atEnd = await metrics(on);
+    const settled = await settle(on);
+    const used = await usageTotal(on, on.keys.key.id);
+    return {
+      off: offResult,
+      on: onResult,
+      // Every verification of the recording server: the check above, then autocannon's.
+      sent: 1 + onResult.warmupResponses + onResult.responses,
+      verifications: settled.keyward_verifications_total ?? Number.NaN,
+      used,
+      dropped: settled.keyward_usage_events_dropped_total ?? Number.NaN,
+      stored: settled.keyward_usage_events_stored_total ?? Number.NaN,
+      queueAtEnd: atEnd.keyward_usage_queue_depth ?? Number.NaN,
+      flushFailures: settled.keyward_usage_flush_failures_total ?? 0,
+      warnings: loadWarnings([
+        ['usage recording on', onResult],
+        ['usage recording off', offResult],
+      ]),
+    };
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+}

@@ -13,6 +13,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.
 export const BIN_PATH = join(ROOT, 'bin', 'keyward.js');
 
 const BIN = BIN_PATH;
+
 /** `dist/` is the build's job; build only when it is missing (a fresh checkout without prepare). */
 export function ensureBuilt(): void {
   const entry = join(ROOT, 'dist', 'cli', 'main.js');
@@ -45,13 +46,14 @@ export async function waitFor<T>(
   what: string,
   probe: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 15_000,
+  intervalMs = 50,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
 

@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+
+import { BIN_PATH, cleanEnv, ensureBuilt, freePort, ROOT, waitFor } from '../../e2e/support/processes.js';
 
 /**
  * Real processes for the multi-node suites: Keyward nodes (`node bin/keyward.js serve`), a private
@@ -12,57 +13,15 @@ import { fileURLToPath } from 'node:url';
  * test/e2e/support/processes.ts. Nothing here sleeps blindly: every wait polls with a deadline.
  */
 
-export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const BIN = join(ROOT, 'bin', 'keyward.js');
+const BIN = BIN_PATH;
 
-/** `dist/` is the build's job; build only when it is missing (a fresh checkout without prepare). */
-export function ensureBuilt(): void {
-  const entry = join(ROOT, 'dist', 'cli', 'main.js');
-  if (existsSync(entry)) return;
-  spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
-  if (!existsSync(entry)) throw new Error('npm run build did not produce dist/cli/main.js');
-}
-
-/** A port nobody listens on right now (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => (port > 0 ? resolve(port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
+export { cleanEnv, ensureBuilt, freePort, ROOT, waitFor };
 
 /**
  * One vault master key for every node and CLI run of a test file: nodes sharing a database must
  * share it (PostgreSQL requires it to be given).
  */
 export const MASTER_KEY = randomBytes(32).toString('base64');
-
-/** The environment without any KEYWARD_* the developer may have set, so suites are hermetic. */
-export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('KEYWARD_')) env[k] = v;
-  return { ...env, ...extra };
-}
-
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 15_000,
-  intervalMs = 25,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, intervalMs));
-  }
-}
 
 export function tempDir(label: string): { path: string; remove(): void } {
   const path = mkdtempSync(join(tmpdir(), `keyward-multinode-${label}-`));

@@ -55,10 +55,10 @@ async function timeVerify(verifier, principal, key, n) {
  * Alternates floor and verify rounds (so drift on a busy machine hits both alike) and reports
  * the median ns/op of each, in wall time (the figure) and in CPU time (a cross-check: on a
  * machine shared with other work, preemption inflates wall time but not CPU time).
- * @param {{ iterations: number, rounds: number }} opts
+ * @param {{ iterations: number, rounds: number, env?: Record<string, string> }} opts
  */
-export async function runVerifyBench({ iterations, rounds }) {
-  const fx = await createFixture();
+export async function runVerifyBench({ iterations, rounds, env = {} }) {
+  const fx = await createFixture({ env });
   try {
     const { verifier } = fx.services;
     const first = await verifier.verify(fx.principal, { key: fx.key });

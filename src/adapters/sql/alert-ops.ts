@@ -10,6 +10,7 @@ import type {
 } from '../../core/store/index.js';
 import type { AlertBaselinesTable, AlertRulesTable, AlertsTable } from './alert-schema.js';
 import type { Database } from './schema.js';
+import { num, chunks as sliceRows } from './sql-values.js';
 
 /**
  * Alerts' store operations over one Kysely handle (the database or a transaction). SqlOps
@@ -18,16 +19,10 @@ import type { Database } from './schema.js';
 type Db = Kysely<Database> | Transaction<Database>;
 
 // PostgreSQL returns bigint columns as strings; SQLite as numbers.
-const num = (v: number | string): number => Number(v);
 
 /** Rows per multi-row statement: far below SQLite's bound-parameter limit. */
 const CHUNK = 500;
-
-function chunks<T>(items: T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
-  return out;
-}
+const chunks = <T>(items: T[]): T[][] => sliceRows(items, CHUNK);
 
 function toRule(r: AlertRulesTable): AlertRuleRecord {
   return {

@@ -8,10 +8,7 @@ import type {
   StoredKeyStatus,
 } from '../../core/store/index.js';
 import type { AuditLogTable, KeyCreditsTable, KeyspacesTable, KeysTable, RootKeysTable } from './schema.js';
-
-// PostgreSQL's driver may hand bigint columns back as strings; numbers here are always safe integers.
-const num = (v: number | string): number => (typeof v === 'number' ? v : Number(v));
-const numOrNull = (v: number | string | null): number | null => (v === null ? null : num(v));
+import { num, numOrNull } from './sql-values.js';
 
 export function toRootKey(r: RootKeysTable): RootKeyRecord {
   return {

@@ -17,7 +17,6 @@ import {
   type Store,
   type StoreOps,
   StoreUnavailable,
-  UniqueViolation,
   type WorkspaceRecord,
 } from '../../core/store/index.js';
 import * as alerts from './alert-ops.js';
@@ -34,17 +33,12 @@ import {
 } from './rows.js';
 import * as scheduler from './scheduler-ops.js';
 import type { Database, KeysTable } from './schema.js';
+import { unique } from './sql-values.js';
 import * as usage from './usage-ops.js';
 import * as vault from './vault-ops.js';
 import * as webhooks from './webhook-ops.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
-
-function isUniqueViolation(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  // SQLite (better-sqlite3) and PostgreSQL (pg, SQLSTATE 23505).
-  return code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === '23505';
-}
 
 // Connection-level failures: the database is down or unreachable, not the query wrong.
 const UNAVAILABLE_CODES = new Set([
@@ -95,15 +89,6 @@ function olderThan(after: { createdAt: number; id: string }, table?: string) {
   const created = sql.ref(table ? `${table}.created_at` : 'created_at');
   const id = sql.ref(table ? `${table}.id` : 'id');
   return sql<boolean>`(${created} < ${after.createdAt} or (${created} = ${after.createdAt} and ${id} < ${after.id}))`;
-}
-
-async function unique<T>(what: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (isUniqueViolation(err)) throw new UniqueViolation(what);
-    throw err;
-  }
 }
 
 function keyColumns(patch: KeyPatch): Partial<KeysTable> {

@@ -10,6 +10,7 @@ import {
   type UsageSeriesQuery,
 } from '../../core/store/index.js';
 import type { Database } from './schema.js';
+import { chunks, isUniqueViolation as isUnique, num } from './sql-values.js';
 import type { UsageEventsTable } from './usage-schema.js';
 
 /**
@@ -24,20 +25,6 @@ const DAY_MS = 86_400_000;
 // Rows per statement: far below SQLite's 32 766 and PostgreSQL's 65 535 bound parameters.
 const ROWS_PER_STATEMENT = 500;
 const KEYS_PER_UPDATE = 200;
-
-function chunks<T>(rows: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
-  return out;
-}
-
-// PostgreSQL returns bigint columns (and sums) as strings; SQLite as numbers.
-const num = (v: number | string | bigint): number => Number(v);
-
-function isUnique(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
-}
 
 function toEvent(r: UsageEventsTable): UsageEventRecord {
   return {

@@ -1,16 +1,16 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
-import {
-  type SecretListFilter,
-  type SecretPatch,
-  type SecretRecord,
-  type SecretRotation,
-  type SecretVersionMeta,
-  type SecretVersionRecord,
-  UniqueViolation,
-  type VersionPosition,
-  type WrappedKeyRef,
+import type {
+  SecretListFilter,
+  SecretPatch,
+  SecretRecord,
+  SecretRotation,
+  SecretVersionMeta,
+  SecretVersionRecord,
+  VersionPosition,
+  WrappedKeyRef,
 } from '../../core/store/index.js';
 import type { Database } from './schema.js';
+import { num, numOrNull, unique } from './sql-values.js';
 import type { SecretsTable, SecretVersionsTable } from './vault-schema.js';
 
 /**
@@ -18,24 +18,6 @@ import type { SecretsTable, SecretVersionsTable } from './vault-schema.js';
  * delegates to these; they are plain functions so the vault's SQL lives in one place.
  */
 type Db = Kysely<Database> | Transaction<Database>;
-
-// PostgreSQL returns bigint columns as strings; SQLite as numbers.
-const num = (v: number | string): number => Number(v);
-const numOrNull = (v: number | string | null): number | null => (v === null ? null : Number(v));
-
-function isUnique(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
-}
-
-async function unique<T>(what: string, run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (isUnique(err)) throw new UniqueViolation(what);
-    throw err;
-  }
-}
 
 function toSecret(r: SecretsTable): SecretRecord {
   return {

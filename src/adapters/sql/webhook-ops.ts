@@ -13,6 +13,7 @@ import {
 } from '../../core/store/index.js';
 import { toKey } from './rows.js';
 import type { Database } from './schema.js';
+import { isUniqueViolation as isUnique, num, numOrNull } from './sql-values.js';
 import type { WebhookDeliveriesTable, WebhooksTable } from './webhook-schema.js';
 
 /**
@@ -20,15 +21,6 @@ import type { WebhookDeliveriesTable, WebhooksTable } from './webhook-schema.js'
  * delegates to these; they are plain functions so webhooks' SQL lives in one place.
  */
 type Db = Kysely<Database> | Transaction<Database>;
-
-// PostgreSQL returns bigint columns as strings; SQLite as numbers.
-const num = (v: number | string): number => Number(v);
-const numOrNull = (v: number | string | null): number | null => (v === null ? null : Number(v));
-
-function isUnique(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === '23505';
-}
 
 function toWebhook(r: WebhooksTable): WebhookRecord {
   return {

@@ -44,18 +44,21 @@ export class RootKeys {
    * undefined when only the store can tell.
    */
   authenticateCached(token: string | undefined): Principal | null | undefined {
-    if (!token) return null;
+    return token ? this.cached(hashKey(token)) : null;
+  }
+
+  private cached(hash: string): Principal | null | undefined {
     // Without a live bus a revocation on another node could go unheard: read the store.
-    if (!this.bus.healthy) return undefined;
-    return this.cache.get(hashKey(token));
+    return this.bus.healthy ? this.cache.get(hash) : undefined;
   }
 
   /** Resolves a bearer token to a principal; every failure is the same 401. */
   async authenticate(token: string | undefined): Promise<Principal> {
-    const cached = this.authenticateCached(token);
-    if (cached) return cached;
-    if (cached === null || !token || !hasValidChecksum(token)) throw unauthorized();
+    if (!token) throw unauthorized();
     const hash = hashKey(token);
+    const cached = this.cached(hash);
+    if (cached) return cached;
+    if (cached === null || !hasValidChecksum(token)) throw unauthorized();
     const ticket = this.cache.ticket();
     const rk = await this.store.getRootKeyByHash(hash);
     const principal =

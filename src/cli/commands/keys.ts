@@ -57,14 +57,7 @@ interface CreateOptions extends ExpiryOptions {
 }
 
 function createBody(o: CreateOptions): KeyCreate {
-  const expiry = expiresAt(o);
-  const body: KeyCreate = {};
-  if (o.name !== undefined) body.name = o.name;
-  if (o.owner !== undefined) body.ownerId = o.owner;
-  if (o.scope !== undefined) body.scopes = o.scope;
-  if (expiry !== undefined) body.expiresAt = expiry;
-  if (o.meta !== undefined) body.meta = o.meta;
-  if (o.credits !== undefined) body.credits = { remaining: o.credits };
+  const body: KeyCreate = fieldsOf(o);
   if (o.ip !== undefined || o.origin !== undefined)
     body.restrictions = { ips: o.ip ?? [], origins: o.origin ?? [] };
   return body;
@@ -79,16 +72,21 @@ interface UpdateOptions extends ExpiryOptions {
   json?: boolean;
 }
 
-function updateBody(o: UpdateOptions): KeyUpdate {
+/** The fields `keys create` and `keys update` share, from their common options. */
+function fieldsOf(o: UpdateOptions) {
   const expiry = expiresAt(o);
-  const body: KeyUpdate = {};
-  if (o.name !== undefined) body.name = o.name;
-  if (o.owner !== undefined) body.ownerId = o.owner;
-  if (o.scope !== undefined) body.scopes = o.scope;
-  if (expiry !== undefined) body.expiresAt = expiry;
-  if (o.meta !== undefined) body.meta = o.meta;
-  if (o.credits !== undefined) body.credits = { remaining: o.credits };
-  return body;
+  return {
+    ...(o.name !== undefined ? { name: o.name } : {}),
+    ...(o.owner !== undefined ? { ownerId: o.owner } : {}),
+    ...(o.scope !== undefined ? { scopes: o.scope } : {}),
+    ...(expiry !== undefined ? { expiresAt: expiry } : {}),
+    ...(o.meta !== undefined ? { meta: o.meta } : {}),
+    ...(o.credits !== undefined ? { credits: { remaining: o.credits } } : {}),
+  };
+}
+
+function updateBody(o: UpdateOptions): KeyUpdate {
+  return fieldsOf(o);
 }
 
 export function registerKeys(program: Command): void {

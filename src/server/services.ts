@@ -20,7 +20,12 @@ import { Scheduler } from '../core/scheduler/index.js';
 import type { SiemExport } from '../core/siem/index.js';
 import type { Store } from '../core/store/index.js';
 import { UsageRecorder, UsageReports, UsageRetention } from '../core/usage/index.js';
-import { recordDueRotations, Vault } from '../core/vault/index.js';
+import {
+  recordDueRotations,
+  sealPlaintextWebhookSecrets,
+  Vault,
+  WebhookSecretBox,
+} from '../core/vault/index.js';
 import { Verifier } from '../core/verification/index.js';
 import {
   type HostResolver,
@@ -224,11 +229,20 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
   const siem = openSiem(siemSinkList, config, metrics, logger);
   exportAudit(siem, audit, store, logger);
   const rootKeys = new RootKeys(store, audit, bus, clock, random);
-  const vault = new Vault(store, audit, clock, random, masterKey.key, {
+  const webhookSecrets = new WebhookSecretBox(masterKey.key, random);
+  const sealedLegacy = await store.transaction((tx) => sealPlaintextWebhookSecrets(tx, webhookSecrets));
+  if (sealedLegacy > 0)
+    logger?.info(
+      { webhooks: sealedLegacy },
+      'sealed webhook signing secrets stored in clear by an earlier release',
+    );
+  const vault = new Vault(store, audit, clock, random, masterKey.key, webhookSecrets, {
     maxVersions: config.vaultMaxVersions,
+    denyPrivateWebhooks: config.webhookDenyPrivate,
+    resolveHost: overrides.resolveHost ?? resolveHost,
   });
   const checkSecretRotation = () => recordDueRotations(store, audit, clock, random);
-  const webhooks = new Webhooks(store, audit, clock, random, {
+  const webhooks = new Webhooks(store, audit, clock, random, webhookSecrets, {
     denyPrivate: config.webhookDenyPrivate,
     resolveHost: overrides.resolveHost ?? resolveHost,
   });
@@ -237,6 +251,7 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
     overrides.webhookSender ?? new HttpWebhookSender({ denyPrivate: config.webhookDenyPrivate }),
     clock,
     random,
+    webhookSecrets,
     {
       schedule: parseRetrySchedule(config.webhookRetrySchedule),
       timeoutMs: config.webhookTimeoutMs,

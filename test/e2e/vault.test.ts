@@ -75,6 +75,8 @@ describe('vault end to end', () => {
   let rootKey: string;
   /** Every value ever written, by path and version. */
   const values: { path: string; version: number; value: string }[] = [];
+  /** Signing secrets answered once (a secret's rotation webhook): never on disk either. */
+  const signingSecrets: string[] = [];
   const cliEnv = () => ({ KEYWARD_URL: server.url, KEYWARD_ROOT_KEY: rootKey });
 
   beforeAll(async () => {
@@ -100,6 +102,26 @@ describe('vault end to end', () => {
       expect(put.code).toBe(0);
       values.push({ path: `payments/${name}`, version: 1, value });
     }
+    const value = canary();
+    const rotated = await runCli(
+      [
+        'secrets',
+        'put',
+        'payments/rotated',
+        '-',
+        '--rotate-every',
+        '30d',
+        '--rotation-webhook',
+        'http://127.0.0.1:9/rotate',
+      ],
+      cliEnv(),
+      { input: value },
+    );
+    expect(rotated.code).toBe(0);
+    expect(rotated.stdout).toMatch(/rotation webhook: wh_\w+ → http:\/\/127\.0\.0\.1:9\/rotate/);
+    expect(rotated.stdout).toMatch(/only time the signing secret is shown/);
+    signingSecrets.push(/webhook secret: (whsec_\S+)/.exec(rotated.stdout)?.[1] ?? 'missing');
+    values.push({ path: 'payments/rotated', version: 1, value });
     for (const { path, version } of values) {
       const res = await api(server, rootKey, 'GET', `/v1/secrets/${path}?version=${version}`);
       expect(res.status).toBe(200);
@@ -284,6 +306,9 @@ describe('vault end to end', () => {
       );
 
       expect(found).toEqual([]);
+      expect(signingSecrets).toEqual([expect.stringMatching(/^whsec_/)]);
+      for (const secret of signingSecrets)
+        expect(places.filter((p) => p.bytes.includes(Buffer.from(secret))).map((p) => p.path)).toEqual([]);
       // …while the audit log does record the reads, by path and version.
       expect(audit).toContain('"action":"secret.read"');
       expect(audit).toContain('app/service-7');
@@ -324,7 +349,7 @@ describe('vault end to end', () => {
       expect(rotated.code).toBe(0);
       const result = JSON.parse(rotated.stdout);
       expect(result.rewrapped).toBeGreaterThanOrEqual(values.length);
-      expect(rotated.stderr).toMatch(/re-wrapping data keys .*100%/);
+      expect(rotated.stderr).toMatch(/re-sealing under the new master key .*100%/);
       const newKey = readFileSync(join(dataDir, 'master.key'), 'utf8').trim();
       expect(newKey).not.toBe(oldKey);
       expect(statSync(join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);

@@ -51,6 +51,7 @@ describe('webhooks API', () => {
         id: expect.stringMatching(/^wh_[0-9A-Za-z]{20}$/),
         url: receiver.url,
         events: ['key.revoked', 'credits.low'],
+        secretPath: null,
         secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
         createdAt: '2026-01-15T12:00:00.000Z',
       });
@@ -61,6 +62,7 @@ describe('webhooks API', () => {
         id: res.body.id,
         url: receiver.url,
         events: ['key.revoked', 'credits.low'],
+        secretPath: null,
         createdAt: '2026-01-15T12:00:00.000Z',
       });
     });
@@ -449,5 +451,25 @@ describe('webhooks with KEYWARD_WEBHOOK_DENY_PRIVATE=1', () => {
 
   it('accepts a public target', async () => {
     expect((await register('https://public.example/hook')).statusCode).toBe(201);
+  });
+
+  it("applies the same rule to a secret's rotation.webhook, pointing at that field", async () => {
+    const put = (url: string) =>
+      app.inject({
+        method: 'PUT',
+        url: '/v1/secrets/rotated/key',
+        headers: { authorization: `Bearer ${rootKey}`, 'content-type': 'application/json' },
+        payload: JSON.stringify({ value: 'v', rotation: { maxAgeSeconds: 3600, webhook: url } }),
+      });
+
+    const refused = await put('https://intranet.example/rotate');
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({
+      code: 'WEBHOOK_URL_NOT_ALLOWED',
+      errors: [{ path: '/rotation/webhook' }],
+    });
+    const accepted = await put('https://public.example/rotate');
+    expect(accepted.statusCode).toBe(200);
+    expect(accepted.json().rotationWebhook).toMatchObject({ url: 'https://public.example/rotate' });
   });
 });

@@ -452,6 +452,15 @@ migrations['0009_incidents'] = {
   },
 };
 
+// The endpoint of one secret's `rotation.webhook` is a webhook row bound to that secret's path.
+// (Signing secrets written before this release are still plaintext in `secret`: the server
+// seals them under the master key at start — a migration cannot, it has no key.)
+migrations['0010_secret_rotation_webhooks'] = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema.alterTable('webhooks').addColumn('secret_path', 'text').execute();
+  },
+};
+
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 function isConcurrentSchemaDrop(error: unknown): boolean {

@@ -211,6 +211,10 @@ class SqlOps implements StoreOps {
   listWorkspaceWebhooks: StoreOps['listWorkspaceWebhooks'] = (ws) =>
     webhooks.listWorkspaceWebhooks(this.db, ws);
   deleteWebhook: StoreOps['deleteWebhook'] = (ws, id) => webhooks.deleteWebhook(this.db, ws, id);
+  listSealedWebhookSecrets: StoreOps['listSealedWebhookSecrets'] = () =>
+    webhooks.listSealedWebhookSecrets(this.db);
+  setSealedWebhookSecret: StoreOps['setSealedWebhookSecret'] = (ws, id, sealed) =>
+    webhooks.setSealedWebhookSecret(this.db, ws, id, sealed);
   listUndispatchedEvents: StoreOps['listUndispatchedEvents'] = (limit) =>
     webhooks.listUndispatchedEvents(this.db, limit);
   markEventsDispatched: StoreOps['markEventsDispatched'] = (ids, at) =>

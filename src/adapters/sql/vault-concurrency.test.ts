@@ -8,7 +8,7 @@ import { AuditLog } from '../../core/audit/index.js';
 import { systemClock } from '../../core/clock/index.js';
 import { type CallContext, PermissionSet } from '../../core/root-keys/index.js';
 import type { Store } from '../../core/store/index.js';
-import { MasterKey, Vault } from '../../core/vault/index.js';
+import { MasterKey, Vault, WebhookSecretBox } from '../../core/vault/index.js';
 import { openPostgresStore } from './postgres.js';
 import { openSqliteStore } from './sqlite.js';
 
@@ -25,12 +25,14 @@ function describeConcurrentWrites(name: string, open: () => Promise<Store>) {
     async function vault() {
       const store = await open();
       await store.insertWorkspace({ id: WS, name: 'concurrency', createdAt: 1 });
+      const master = MasterKey.generate(random);
       const v = new Vault(
         store,
         new AuditLog(store, systemClock),
         systemClock,
         random,
-        MasterKey.generate(random),
+        master,
+        new WebhookSecretBox(master, random),
         {
           maxVersions: 100,
         },

@@ -7,6 +7,7 @@ import {
   type ExpiryReminder,
   type KeyRecord,
   type PageRequest,
+  type SealedWebhookSecret,
   UniqueViolation,
   type WebhookDeliveryRecord,
   type WebhookRecord,
@@ -28,7 +29,8 @@ function toWebhook(r: WebhooksTable): WebhookRecord {
     workspaceId: r.workspace_id,
     url: r.url,
     events: JSON.parse(r.events) as string[],
-    secret: r.secret,
+    sealedSecret: r.secret,
+    secretPath: r.secret_path,
     createdAt: num(r.created_at),
   };
 }
@@ -67,7 +69,8 @@ export async function insertWebhook(db: Db, w: WebhookRecord): Promise<void> {
         workspace_id: w.workspaceId,
         url: w.url,
         events: JSON.stringify(w.events),
-        secret: w.secret,
+        secret: w.sealedSecret,
+        secret_path: w.secretPath,
         created_at: w.createdAt,
       })
       .execute();
@@ -117,6 +120,25 @@ export async function deleteWebhook(db: Db, ws: string, id: string): Promise<boo
     .where('id', '=', id)
     .executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
+}
+
+export async function listSealedWebhookSecrets(db: Db): Promise<SealedWebhookSecret[]> {
+  const rows = await db
+    .selectFrom('webhooks')
+    .select(['workspace_id', 'id', 'secret'])
+    .orderBy('workspace_id')
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => ({ workspaceId: r.workspace_id, id: r.id, sealedSecret: r.secret }));
+}
+
+export async function setSealedWebhookSecret(db: Db, ws: string, id: string, sealed: string): Promise<void> {
+  await db
+    .updateTable('webhooks')
+    .set({ secret: sealed })
+    .where('workspace_id', '=', ws)
+    .where('id', '=', id)
+    .execute();
 }
 
 export async function listUndispatchedEvents(db: Db, limit: number): Promise<EventRecord[]> {

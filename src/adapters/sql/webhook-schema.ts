@@ -5,7 +5,10 @@ export interface WebhooksTable {
   url: string;
   /** JSON array of event types. */
   events: string;
+  /** The sealed signing secret (`sealedSecret`); the column name predates the sealing. */
   secret: string;
+  /** Migration 0010: the secret whose `rotation.webhook` this endpoint is, or null. */
+  secret_path: string | null;
   created_at: number;
 }
 

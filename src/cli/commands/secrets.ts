@@ -11,7 +11,7 @@ import {
   parseInteger,
   parseJsonObject,
 } from '../options.js';
-import { type Column, note, printFields, printJson, printPage } from '../output.js';
+import { type Column, note, printFields, printJson, printLine, printPage } from '../output.js';
 import { fetchSecretVariables, type SecretVariable, secretUrl } from '../secret-env.js';
 
 const columns: Column<SecretMetadata>[] = [
@@ -22,6 +22,17 @@ const columns: Column<SecretMetadata>[] = [
   { header: 'ROTATION DUE', value: (s) => s.rotationDueAt },
   { header: 'UPDATED', value: (s) => s.updatedAt },
 ];
+
+/** A rotation endpoint made by this call: its signing secret is printed this once. */
+function printRotationWebhook(created: SecretWritten['rotationWebhook']): void {
+  if (!created) return;
+  printLine();
+  printLine(`rotation webhook: ${created.id} → ${created.url}`);
+  printLine(`webhook secret: ${created.secret}`);
+  printLine(
+    '  This is the only time the signing secret is shown: give it to the rotator to verify deliveries.',
+  );
+}
 
 function printMetadata(s: SecretMetadata): void {
   printFields([
@@ -35,6 +46,7 @@ function printMetadata(s: SecretMetadata): void {
     ['rotation due', s.rotationDueAt],
     ['deleted', s.deletedAt],
   ]);
+  printRotationWebhook(s.rotationWebhook);
 }
 
 async function readStdin(keepNewline: boolean): Promise<string> {
@@ -114,12 +126,14 @@ export function registerSecrets(program: Command): void {
     else if (opts.rotationWebhook) throw new CliError('--rotation-webhook needs --rotate-every');
     const written = await clientFromEnv().put<SecretWritten>(secretUrl(path), body);
     if (opts.json) printJson(written);
-    else
+    else {
       printFields([
         ['path', written.path],
         ['version', written.version],
         ['labels', written.labels],
       ]);
+      printRotationWebhook(written.rotationWebhook);
+    }
   });
 
   addJsonOption(

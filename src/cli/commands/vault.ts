@@ -26,7 +26,7 @@ holding the old key answers vault reads with MASTER_KEY_MISMATCH.`,
     .action(async (opts: { data?: string; json?: boolean }) => {
       // Loaded on use: the online commands never need the store or its drivers.
       const { rotateMasterKeyOffline } = await import('../vault-offline.js');
-      const bar = progressBar('re-wrapping data keys');
+      const bar = progressBar('re-sealing under the new master key');
       const result = await rotateMasterKeyOffline(opts, process.env, (done, total) =>
         bar.update(done, total),
       );

@@ -467,6 +467,10 @@ export class MemoryStore implements Store {
   listWorkspaceWebhooks: WebhookStoreOps['listWorkspaceWebhooks'] = (...a) =>
     this.webhookOps.listWorkspaceWebhooks(...a);
   deleteWebhook: WebhookStoreOps['deleteWebhook'] = (...a) => this.webhookOps.deleteWebhook(...a);
+  listSealedWebhookSecrets: WebhookStoreOps['listSealedWebhookSecrets'] = (...a) =>
+    this.webhookOps.listSealedWebhookSecrets(...a);
+  setSealedWebhookSecret: WebhookStoreOps['setSealedWebhookSecret'] = (...a) =>
+    this.webhookOps.setSealedWebhookSecret(...a);
   listUndispatchedEvents: WebhookStoreOps['listUndispatchedEvents'] = (...a) =>
     this.webhookOps.listUndispatchedEvents(...a);
   markEventsDispatched: WebhookStoreOps['markEventsDispatched'] = (...a) =>

@@ -94,6 +94,17 @@ export function memoryWebhookOps(view: () => WebhookStateView): WebhookStoreOps 
       s.webhooks.delete(id);
       return true;
     },
+    async listSealedWebhookSecrets() {
+      return [...state().webhooks.values()].map((w) => ({
+        workspaceId: w.workspaceId,
+        id: w.id,
+        sealedSecret: w.sealedSecret,
+      }));
+    },
+    async setSealedWebhookSecret(ws, id, sealedSecret) {
+      const w = state().webhooks.get(id);
+      if (w && w.workspaceId === ws) w.sealedSecret = sealedSecret;
+    },
 
     async listUndispatchedEvents(limit) {
       const dispatched = state().dispatched;

@@ -15,11 +15,24 @@ export interface WebhookRecord {
   /** Event types, or `*` for every type. */
   events: string[];
   /**
-   * `whsec_…`: the signing secret. Keyward must hold it to sign; it is shown once at creation
-   * and never logged, audited, listed or put in a metric.
+   * The `whsec_…` signing secret, sealed under the master key (core/webhooks/secret-box.ts):
+   * Keyward must be able to read it to sign, so it is encrypted, not hashed. The plaintext is
+   * shown once at creation and never stored, logged, audited, listed or put in a metric.
    */
-  secret: string;
+  sealedSecret: string;
+  /**
+   * Set for the endpoint of one secret's `rotation.webhook`: it receives that secret's
+   * `secret.rotation_due` and nothing else. Null for an endpoint registered with POST /v1/webhooks.
+   */
+  secretPath: string | null;
   createdAt: number;
+}
+
+/** Where a sealed signing secret lives, for re-sealing every one (master-key rotation). */
+export interface SealedWebhookSecret {
+  workspaceId: string;
+  id: string;
+  sealedSecret: string;
 }
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
@@ -75,6 +88,10 @@ export interface WebhookStoreOps {
   listWorkspaceWebhooks(workspaceId: string): Promise<WebhookRecord[]>;
   /** Removes the endpoint and its deliveries; false when it does not exist in the workspace. */
   deleteWebhook(workspaceId: string, id: string): Promise<boolean>;
+  /** Every endpoint's sealed signing secret, of every workspace (there are few). */
+  listSealedWebhookSecrets(): Promise<SealedWebhookSecret[]>;
+  /** Replaces one endpoint's sealed signing secret (a re-seal under another master key). */
+  setSealedWebhookSecret(workspaceId: string, id: string, sealedSecret: string): Promise<void>;
 
   /** Outbox events not yet turned into deliveries, of every workspace, oldest first. */
   listUndispatchedEvents(limit: number): Promise<EventRecord[]>;

@@ -36,7 +36,8 @@ export function describeWebhookStoreContract(name: string, open: () => Promise<S
       workspaceId: WS,
       url: `https://hooks.example.com/${id}`,
       events: ['key.revoked', 'credits.low'],
-      secret: `whsec_${id}`,
+      sealedSecret: `sealed-${id}`,
+      secretPath: null,
       createdAt: 100,
       ...over,
     });
@@ -96,6 +97,31 @@ export function describeWebhookStoreContract(name: string, open: () => Promise<S
       expect(await store.getWebhook(WS, 'wh_1')).toEqual(webhook('wh_1'));
       expect(await store.getWebhook(OTHER, 'wh_1')).toBeUndefined();
       expect(await store.getWebhook(WS, 'wh_2')).toBeUndefined();
+    });
+
+    it("round-trips a secret's rotation endpoint with its path", async () => {
+      await store.insertWebhook(
+        webhook('wh_r', { events: ['secret.rotation_due'], secretPath: 'payments/stripe' }),
+      );
+
+      expect(await store.getWebhook(WS, 'wh_r')).toEqual(
+        webhook('wh_r', { events: ['secret.rotation_due'], secretPath: 'payments/stripe' }),
+      );
+    });
+
+    it('lists every sealed signing secret and replaces one, only in its own workspace', async () => {
+      await store.insertWebhook(webhook('wh_1'));
+      await store.insertWebhook(webhook('wh_2', { workspaceId: OTHER }));
+
+      const all = await store.listSealedWebhookSecrets();
+      expect(all.sort((a, b) => (a.id < b.id ? -1 : 1))).toEqual([
+        { workspaceId: WS, id: 'wh_1', sealedSecret: 'sealed-wh_1' },
+        { workspaceId: OTHER, id: 'wh_2', sealedSecret: 'sealed-wh_2' },
+      ]);
+      await store.setSealedWebhookSecret(OTHER, 'wh_1', 'not-here');
+      await store.setSealedWebhookSecret(WS, 'wh_1', 'resealed');
+      expect((await store.getWebhook(WS, 'wh_1'))?.sealedSecret).toBe('resealed');
+      expect((await store.getWebhook(OTHER, 'wh_2'))?.sealedSecret).toBe('sealed-wh_2');
     });
 
     it('lists webhooks newest first after a position, and all of a workspace oldest first', async () => {

@@ -76,7 +76,7 @@ export class MasterKeyFormatError extends Error {
 /** A seal that failed authentication: wrong key, tampered bytes, or a blob moved from elsewhere. */
 export class SealOpenError extends Error {
   override name = 'SealOpenError';
-  constructor(readonly part: 'data key' | 'value' | 'key check') {
+  constructor(readonly part: 'data key' | 'value' | 'key check' | 'credential') {
     super(`the ${part} failed authentication`);
   }
 }
@@ -178,6 +178,43 @@ export function rewrapDataKey(
     return seal(to.bytes(), dataKey, keyAad(ref), random).toString('base64');
   } finally {
     dataKey.fill(0);
+  }
+}
+
+const credentialAad = (context: string) => Buffer.from(`keyward:credential:v1\0${context}`);
+
+/**
+ * Seals a small credential Keyward must hold in clear to use (a webhook signing secret) directly
+ * under the master key, bound to `context` (what it belongs to: a NUL-separated identity, e.g.
+ * `webhook-secret\0<workspace>\0<webhook id>`) so the blob cannot be moved to another row.
+ * One seal per credential keeps the master key's random nonces far below GCM's bound.
+ */
+export function sealCredential(
+  master: MasterKey,
+  context: string,
+  plaintext: string,
+  random: RandomSource,
+): string {
+  return seal(master.bytes(), Buffer.from(plaintext, 'utf8'), credentialAad(context), random).toString(
+    'base64',
+  );
+}
+
+/** Opens what sealCredential sealed, or throws SealOpenError (wrong key, tampered, moved). */
+export function openCredential(master: MasterKey, context: string, blob: string): string {
+  const plaintext = open(master.bytes(), blob, credentialAad(context), 'credential');
+  const text = plaintext.toString('utf8');
+  plaintext.fill(0);
+  return text;
+}
+
+/** Whether `master` opens this credential (without keeping it). */
+export function opensCredential(master: MasterKey, context: string, blob: string): boolean {
+  try {
+    openCredential(master, context, blob);
+    return true;
+  } catch {
+    return false;
   }
 }
 

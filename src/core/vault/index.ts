@@ -4,16 +4,23 @@ export {
   MasterKey,
   MasterKeyFormatError,
   makeKeyCheck,
+  openCredential,
   openVersion,
   rewrapDataKey,
   type SealedVersion,
   SealOpenError,
+  sealCredential,
   sealVersion,
   type VersionRef,
 } from './envelope.js';
 export { ensureMasterKey, masterKeyMismatch, masterKeyOpens } from './master-key-check.js';
 export { type RewrapProgress, rotateMasterKey } from './master-key-rotation.js';
 export { recordDueRotations } from './rotation-due.js';
+export {
+  type CreatedRotationWebhook,
+  checkRotationWebhook,
+  syncRotationWebhook,
+} from './rotation-webhook.js';
 export {
   MAX_SECRET_BYTES,
   type SecretChange,
@@ -33,3 +40,4 @@ export {
   SECRET_PATH_PATTERN,
 } from './secret-path.js';
 export { Vault } from './vault.js';
+export { resealWebhookSecrets, sealPlaintextWebhookSecrets, WebhookSecretBox } from './webhook-secrets.js';

@@ -2,6 +2,7 @@ import type { RandomSource } from '../crypto/index.js';
 import type { Store, VersionPosition } from '../store/index.js';
 import { type MasterKey, makeKeyCheck, rewrapDataKey, SealOpenError } from './envelope.js';
 import { masterKeyMismatch, masterKeyOpens } from './master-key-check.js';
+import { resealWebhookSecrets } from './webhook-secrets.js';
 
 const BATCH = 500;
 
@@ -11,11 +12,12 @@ export interface RewrapProgress {
 }
 
 /**
- * Re-wraps every data key under `next` and replaces the check value, in one transaction:
- * afterwards only `next` opens the vault, and a failure half-way changes nothing. Values are
- * not re-encrypted — their data keys stay the same, only their wrapping changes.
+ * Re-wraps every data key under `next`, re-seals every webhook signing secret, and replaces the
+ * check value, in one transaction: afterwards only `next` opens the vault, and a failure
+ * half-way changes nothing. Values are not re-encrypted — their data keys stay the same, only
+ * their wrapping changes.
  *
- * Returns how many data keys were re-wrapped.
+ * Returns how many data keys were re-wrapped (webhook secrets count in the progress, not here).
  */
 export async function rotateMasterKey(
   store: Store,
@@ -27,7 +29,8 @@ export async function rotateMasterKey(
 ): Promise<number> {
   return store.transaction(async (tx) => {
     if (!(await masterKeyOpens(tx, current))) throw masterKeyMismatch();
-    const total = await tx.countWrappedKeys();
+    const webhookSecrets = (await tx.listSealedWebhookSecrets()).length;
+    const total = (await tx.countWrappedKeys()) + webhookSecrets;
     onProgress({ done: 0, total });
     let done = 0;
     let after: VersionPosition | undefined;
@@ -52,8 +55,10 @@ export async function rotateMasterKey(
       if (batch.length < BATCH || !last) break;
       after = { workspaceId: last.workspaceId, path: last.path, version: last.version };
     }
+    const rewrapped = done;
+    await resealWebhookSecrets(tx, current, next, random, () => onProgress({ done: ++done, total }));
     const check = makeKeyCheck(next, random);
     if (!(await tx.insertMasterKeyCheck(check, now))) await tx.replaceMasterKeyCheck(check, now);
-    return done;
+    return rewrapped;
   });
 }

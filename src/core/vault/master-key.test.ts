@@ -8,6 +8,7 @@ import { MasterKey } from './envelope.js';
 import { ensureMasterKey } from './master-key-check.js';
 import { rotateMasterKey } from './master-key-rotation.js';
 import { Vault } from './vault.js';
+import { WebhookSecretBox } from './webhook-secrets.js';
 
 const random = (n: number) => randomBytes(n);
 const ctx = (workspaceId: string): CallContext => ({
@@ -19,7 +20,9 @@ describe('master key', () => {
   let store: MemoryStore;
   let clock: ManualClock;
   const vaultWith = (key: MasterKey) =>
-    new Vault(store, new AuditLog(store, clock), clock, random, key, { maxVersions: 10 });
+    new Vault(store, new AuditLog(store, clock), clock, random, key, new WebhookSecretBox(key, random), {
+      maxVersions: 10,
+    });
 
   beforeEach(() => {
     store = new MemoryStore();

@@ -1,5 +1,7 @@
 import { invalid } from '../errors/index.js';
 import type { SecretRecord, SecretRotation, SecretVersionMeta } from '../store/index.js';
+import type { HostResolver } from '../webhooks/index.js';
+import type { CreatedRotationWebhook } from './rotation-webhook.js';
 import type { SecretLabel } from './secret-labels.js';
 
 /** The largest value a version holds: 64 KiB of UTF-8. */
@@ -8,6 +10,10 @@ export const MAX_SECRET_BYTES = 64 * 1024;
 export interface VaultOptions {
   /** Versions kept per secret; older unlabelled ones are pruned on write. */
   maxVersions: number;
+  /** `KEYWARD_WEBHOOK_DENY_PRIVATE`: a `rotation.webhook` may not target loopback or private hosts. */
+  denyPrivateWebhooks?: boolean | undefined;
+  /** Resolves a `rotation.webhook` host when `denyPrivateWebhooks` is on. */
+  resolveHost?: HostResolver | undefined;
 }
 
 export interface SecretWrite {
@@ -32,6 +38,8 @@ export interface WrittenSecret {
   version: number;
   createdAt: number;
   labels: SecretLabel[];
+  /** When this write set a new `rotation.webhook`: its endpoint and signing secret, this once. */
+  rotationWebhook?: CreatedRotationWebhook | undefined;
 }
 
 export interface SecretValue {
@@ -48,6 +56,8 @@ export interface SecretValue {
 export interface SecretSummary {
   secret: SecretRecord;
   versions: SecretVersionMeta[];
+  /** When this change set a new `rotation.webhook`: its endpoint and signing secret, this once. */
+  rotationWebhook?: CreatedRotationWebhook | undefined;
 }
 
 /** The HTTP schema says the same; core checks again for callers that bypass it. */

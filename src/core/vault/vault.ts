@@ -4,8 +4,19 @@ import type { RandomSource } from '../crypto/index.js';
 import { KeywardError, notFound } from '../errors/index.js';
 import { checkMeta } from '../keys/index.js';
 import { type CallContext, denied } from '../root-keys/index.js';
-import { type SecretRecord, type Store, type StoreOps, UniqueViolation } from '../store/index.js';
+import {
+  type SecretRecord,
+  type SecretRotation,
+  type Store,
+  type StoreOps,
+  UniqueViolation,
+} from '../store/index.js';
 import { type MasterKey, sealVersion } from './envelope.js';
+import {
+  type CreatedRotationWebhook,
+  checkRotationWebhook,
+  syncRotationWebhook,
+} from './rotation-webhook.js';
 import { entry, SecretGuard, type SecretOperation } from './secret-guard.js';
 import {
   checkRotation,
@@ -28,6 +39,7 @@ import {
 } from './secret-labels.js';
 import { parseSecretPath } from './secret-path.js';
 import { unseal } from './unseal.js';
+import type { WebhookSecretBox } from './webhook-secrets.js';
 
 const WRITE_RETRIES = 3;
 
@@ -47,6 +59,7 @@ export class Vault {
     private readonly clock: Clock,
     private readonly random: RandomSource,
     private readonly master: MasterKey,
+    private readonly box: WebhookSecretBox,
     private readonly options: VaultOptions,
   ) {
     this.guard = new SecretGuard(store, audit);
@@ -64,6 +77,7 @@ export class Vault {
         );
       const meta = input.meta === undefined ? undefined : checkMeta(input.meta);
       checkRotation(input.rotation);
+      await this.checkWebhook(input.rotation);
       // Without check-and-set, losing a race to a concurrent writer just means writing the next version.
       for (let attempt = 1; ; attempt++) {
         try {
@@ -146,6 +160,8 @@ export class Vault {
     });
     const pruned = versionsToPrune(await tx.listSecretVersions(ws, [path]), labels, this.options.maxVersions);
     await tx.deleteSecretVersions(ws, path, pruned);
+    const rotationWebhook =
+      input.rotation === undefined ? undefined : await this.syncWebhook(tx, ctx, path, rotation, now);
     const written = labelsOf(labels, version);
     await this.audit.append(
       tx,
@@ -159,7 +175,13 @@ export class Vault {
         pruned,
       }),
     );
-    return { path, version, createdAt: now, labels: written };
+    return {
+      path,
+      version,
+      createdAt: now,
+      labels: written,
+      ...(rotationWebhook ? { rotationWebhook } : {}),
+    };
   }
 
   /** The current version, or the one given by number or label. */
@@ -199,7 +221,9 @@ export class Vault {
     const path = parseSecretPath(rawPath);
     const meta = change.meta === undefined ? undefined : checkMeta(change.meta);
     checkRotation(change.rotation);
-    return this.change(ctx, 'update', path, async (tx, secret, now) => {
+    await this.checkWebhook(change.rotation);
+    let rotationWebhook: CreatedRotationWebhook | undefined;
+    const summary = await this.change(ctx, 'update', path, async (tx, secret, now) => {
       const rotation = change.rotation !== undefined ? change.rotation : secret.rotation;
       await tx.updateSecret(ctx.principal.workspaceId, path, {
         ...(meta ? { meta } : {}),
@@ -207,7 +231,31 @@ export class Vault {
         rotationDueAt: rotationDueAt(rotation, secret.currentSince),
         updatedAt: now,
       });
+      if (change.rotation !== undefined)
+        rotationWebhook = await this.syncWebhook(tx, ctx, path, rotation, now);
       return { action: 'secret.updated', data: { ...(meta ? { meta } : {}), rotation } };
+    });
+    return rotationWebhook ? { ...summary, rotationWebhook } : summary;
+  }
+
+  private checkWebhook(rotation: SecretRotation | null | undefined): Promise<void> {
+    return checkRotationWebhook(rotation, {
+      denyPrivate: this.options.denyPrivateWebhooks === true,
+      resolve: this.options.resolveHost,
+    });
+  }
+
+  private syncWebhook(
+    tx: StoreOps,
+    ctx: CallContext,
+    path: string,
+    rotation: SecretRotation | null,
+    now: number,
+  ): Promise<CreatedRotationWebhook | undefined> {
+    return syncRotationWebhook(tx, this.audit, ctx, path, rotation, {
+      box: this.box,
+      random: this.random,
+      now,
     });
   }
 

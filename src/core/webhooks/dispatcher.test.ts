@@ -5,6 +5,7 @@ import { AuditLog } from '../audit/index.js';
 import { ManualClock } from '../clock/index.js';
 import { type CallContext, PermissionSet } from '../root-keys/index.js';
 import { MemoryStore } from '../store/index.js';
+import { MasterKey, WebhookSecretBox } from '../vault/index.js';
 import { type AttemptReport, WebhookDispatcher } from './dispatcher.js';
 import { DEFAULT_RETRY_SCHEDULE_MS } from './retry-schedule.js';
 import { RecordingSender, type WebhookRequest } from './sender.js';
@@ -17,6 +18,7 @@ const ctx = (workspaceId = WS): CallContext => ({
   principal: { workspaceId, rootKeyId: 'rk_test', permissions: new PermissionSet(['*']) },
   ip: '203.0.113.9',
 });
+const box = new WebhookSecretBox(MasterKey.generate(random), random);
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
@@ -30,7 +32,7 @@ describe('webhook dispatcher', () => {
   let events = 0;
 
   const dispatcher = (nodeId = 'node-a', s: RecordingSender = sender) =>
-    new WebhookDispatcher(store, s, clock, random, {
+    new WebhookDispatcher(store, s, clock, random, box, {
       schedule: DEFAULT_RETRY_SCHEDULE_MS,
       timeoutMs: 5_000,
       pollMs: 0,
@@ -54,7 +56,7 @@ describe('webhook dispatcher', () => {
   beforeEach(async () => {
     store = new MemoryStore();
     clock = new ManualClock(Date.UTC(2026, 0, 15, 12));
-    webhooks = new Webhooks(store, new AuditLog(store, clock), clock, random, { denyPrivate: false });
+    webhooks = new Webhooks(store, new AuditLog(store, clock), clock, random, box, { denyPrivate: false });
     sender = new RecordingSender();
     reports = [];
     await store.insertWorkspace({ id: WS, name: 'one', createdAt: 1 });
@@ -212,7 +214,7 @@ describe('webhook dispatcher', () => {
           req.signal?.addEventListener('abort', () => resolve({ error: 'aborted' }));
         }),
     };
-    const d = new WebhookDispatcher(store, hanging, clock, random, {
+    const d = new WebhookDispatcher(store, hanging, clock, random, box, {
       schedule: DEFAULT_RETRY_SCHEDULE_MS,
       timeoutMs: 5_000,
       pollMs: 10,

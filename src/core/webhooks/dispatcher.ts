@@ -1,7 +1,8 @@
 import { type Clock, toIso } from '../clock/index.js';
 import { type RandomSource, randomBase62 } from '../crypto/index.js';
 import { newId } from '../ids/index.js';
-import type { EventRecord, Store, WebhookDeliveryRecord } from '../store/index.js';
+import type { EventRecord, Store, WebhookDeliveryRecord, WebhookRecord } from '../store/index.js';
+import type { WebhookSecretBox } from '../vault/index.js';
 import { subscribes } from './event-types.js';
 import { nextAttemptAt } from './retry-schedule.js';
 import type { WebhookSender } from './sender.js';
@@ -37,6 +38,16 @@ export interface DispatcherOptions {
 }
 
 const BATCH = 100;
+
+/**
+ * Whether an endpoint gets an event: it hears what happens from its creation on, of the types
+ * it subscribed to; the endpoint of a secret's `rotation.webhook` hears only that secret's
+ * `secret.rotation_due`.
+ */
+function hears(endpoint: WebhookRecord, event: EventRecord): boolean {
+  if (endpoint.createdAt > event.createdAt || !subscribes(endpoint.events, event.type)) return false;
+  return endpoint.secretPath === null || (event.data as { path?: unknown }).path === endpoint.secretPath;
+}
 /** A lease outlives the attempt it covers by this much, so a slow answer is still recorded. */
 const LEASE_MARGIN_MS = 30_000;
 
@@ -63,6 +74,7 @@ export class WebhookDispatcher {
     private readonly sender: WebhookSender,
     private readonly clock: Clock,
     private readonly random: RandomSource,
+    private readonly box: WebhookSecretBox,
     private readonly opts: DispatcherOptions,
   ) {
     this.nodeId = opts.nodeId ?? `node_${randomBase62(12, random)}`;
@@ -93,7 +105,7 @@ export class WebhookDispatcher {
           }
           for (const endpoint of endpoints) {
             // An endpoint hears what happens from its creation on, not what happened before.
-            if (endpoint.createdAt > event.createdAt || !subscribes(endpoint.events, event.type)) continue;
+            if (!hears(endpoint, event)) continue;
             if (await tx.insertDelivery(this.delivery(event, endpoint.id, now))) n++;
           }
         }
@@ -165,7 +177,12 @@ export class WebhookDispatcher {
     try {
       response = await this.sender.send({
         url: webhook.url,
-        headers: webhookHeaders(webhook.secret, delivery.id, timestamp, delivery.payload),
+        headers: webhookHeaders(
+          this.box.open(webhook.workspaceId, webhook.id, webhook.sealedSecret),
+          delivery.id,
+          timestamp,
+          delivery.payload,
+        ),
         body: delivery.payload,
         timeoutMs: this.opts.timeoutMs,
         signal: abort.signal,

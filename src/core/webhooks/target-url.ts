@@ -36,8 +36,8 @@ export function isPrivateAddress(address: string): boolean {
   return parsed !== null && inRanges(parsed, NOT_PUBLIC);
 }
 
-function notAllowed(detail: string): KeywardError {
-  return new KeywardError('WEBHOOK_URL_NOT_ALLOWED', detail, [{ path: '/url', message: detail }]);
+function notAllowed(field: string, detail: string): KeywardError {
+  return new KeywardError('WEBHOOK_URL_NOT_ALLOWED', detail, [{ path: field, message: detail }]);
 }
 
 /**
@@ -47,20 +47,26 @@ function notAllowed(detail: string): KeywardError {
  */
 export async function checkTargetUrl(
   url: string,
-  opts: { denyPrivate: boolean; resolve?: HostResolver | undefined },
+  opts: {
+    denyPrivate: boolean;
+    resolve?: HostResolver | undefined;
+    /** The body field errors point at; `/url` by default. */
+    field?: string | undefined;
+  },
 ): Promise<void> {
+  const field = opts.field ?? '/url';
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
-    throw invalid('/url', 'must be an absolute http:// or https:// URL');
+    throw invalid(field, 'must be an absolute http:// or https:// URL');
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-    throw invalid('/url', 'must be an absolute http:// or https:// URL');
+    throw invalid(field, 'must be an absolute http:// or https:// URL');
   if (!opts.denyPrivate) return;
   const host = parsed.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (host === 'localhost' || host.endsWith('.localhost') || isPrivateAddress(host))
-    throw notAllowed('url points to a private or loopback address, which this server refuses');
+    throw notAllowed(field, 'url points to a private or loopback address, which this server refuses');
   if (parseAddress(host) !== null || !opts.resolve) return;
   let addresses: string[];
   try {
@@ -70,5 +76,5 @@ export async function checkTargetUrl(
     return;
   }
   if (addresses.some(isPrivateAddress))
-    throw notAllowed('url resolves to a private or loopback address, which this server refuses');
+    throw notAllowed(field, 'url resolves to a private or loopback address, which this server refuses');
 }

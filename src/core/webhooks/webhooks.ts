@@ -12,6 +12,7 @@ import type {
   WebhookDeliveryRecord,
   WebhookRecord,
 } from '../store/index.js';
+import type { WebhookSecretBox } from '../vault/index.js';
 import { isSubscribableEvent } from './event-types.js';
 import type { HostResolver } from './sender.js';
 import { newWebhookSecret } from './signature.js';
@@ -53,6 +54,7 @@ export class Webhooks {
     private readonly audit: AuditLog,
     private readonly clock: Clock,
     private readonly random: RandomSource,
+    private readonly box: WebhookSecretBox,
     private readonly opts: WebhookOptions,
   ) {}
 
@@ -87,12 +89,15 @@ export class Webhooks {
     if (unknown !== undefined) throw invalid('/events', `"${unknown.slice(0, 80)}" is not an event type`);
     if (events.length === 0) throw invalid('/events', 'must name at least one event type');
     await checkTargetUrl(input.url, { denyPrivate: this.opts.denyPrivate, resolve: this.opts.resolveHost });
+    const id = newId('webhook', this.random);
+    const secret = newWebhookSecret(this.random);
     const record: WebhookRecord = {
-      id: newId('webhook', this.random),
+      id,
       workspaceId: ctx.principal.workspaceId,
       url: input.url,
       events,
-      secret: newWebhookSecret(this.random),
+      sealedSecret: this.box.seal(ctx.principal.workspaceId, id, secret),
+      secretPath: null,
       createdAt: this.clock.now(),
     };
     await this.store.transaction(async (tx) => {
@@ -103,7 +108,7 @@ export class Webhooks {
         this.auditEntry(ctx, 'webhook.created', record.id, { url: redactUrl(record.url), events }),
       );
     });
-    return { record, secret: record.secret };
+    return { record, secret };
   }
 
   async get(ctx: CallContext, id: string): Promise<WebhookRecord> {

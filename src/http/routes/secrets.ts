@@ -23,7 +23,7 @@ import {
   WildcardParams,
 } from '../schemas/secrets.js';
 
-export function secretMetadataView({ secret: s, versions }: SecretSummary) {
+export function secretMetadataView({ secret: s, versions, rotationWebhook }: SecretSummary) {
   const labelsOf = (v: number) =>
     SECRET_LABELS.filter(
       (l) =>
@@ -47,6 +47,7 @@ export function secretMetadataView({ secret: s, versions }: SecretSummary) {
     createdAt: toIso(s.createdAt),
     updatedAt: toIso(s.updatedAt),
     deletedAt: toIsoOrNull(s.deletedAt),
+    ...(rotationWebhook ? { rotationWebhook } : {}),
   };
 }
 

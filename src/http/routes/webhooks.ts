@@ -18,7 +18,7 @@ import {
 
 /** An endpoint as the API shows it: never its secret (that is in the creation answer only). */
 export function webhookView(w: WebhookRecord) {
-  return { id: w.id, url: w.url, events: w.events, createdAt: toIso(w.createdAt) };
+  return { id: w.id, url: w.url, events: w.events, secretPath: w.secretPath, createdAt: toIso(w.createdAt) };
 }
 
 export function deliveryView(d: WebhookDeliveryRecord) {

@@ -96,11 +96,30 @@ export const SecretPatch = Type.Object(
 
 const Labels = Type.Array(Label, { description: 'The labels this version holds' });
 
+/** In the answer of the write or change that set a new `rotation.webhook`, and only there. */
+const RotationWebhookCreated = Type.Optional(
+  Type.Object(
+    {
+      id: Type.String({
+        description:
+          'The endpoint (`wh_…`) that delivers this secret’s `secret.rotation_due`: listed by GET /v1/webhooks with `secretPath`, its deliveries at /v1/webhooks/{id}/deliveries',
+      }),
+      url: Type.String(),
+      secret: Type.String({
+        description:
+          'Its signing secret (`whsec_…`), shown this once: the rotator verifies deliveries with it (Standard Webhooks). The same URL keeps its secret on later writes; a new URL gets a new one',
+      }),
+    },
+    { description: 'Present only when this call set a new `rotation.webhook`' },
+  ),
+);
+
 export const SecretWritten = Type.Object({
   path: SecretPath,
   version: Type.Integer({ minimum: 1, description: 'The version just written' }),
   createdAt: IsoTime(),
   labels: Labels,
+  rotationWebhook: RotationWebhookCreated,
 });
 
 export const SecretValue = Type.Object(
@@ -153,6 +172,7 @@ export const SecretMetadata = Type.Object(
     createdAt: IsoTime(),
     updatedAt: IsoTime(),
     deletedAt: Nullable(IsoTime('Set while soft-deleted')),
+    rotationWebhook: RotationWebhookCreated,
   },
   { $id: 'SecretMetadata', description: 'A secret without its values' },
 );

@@ -29,6 +29,12 @@ const webhookProperties = {
   id: Id('webhook'),
   url: Type.String(),
   events: Type.Array(Type.String()),
+  secretPath: Nullable(
+    Type.String({
+      description:
+        'Set for the endpoint of a secret’s `rotation.webhook` (made by PUT/PATCH /v1/secrets/{path}): it receives only that secret’s `secret.rotation_due`',
+    }),
+  ),
   createdAt: IsoTime(),
 };
 

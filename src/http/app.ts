@@ -3,7 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { KeywardError } from '../core/errors/index.js';
-import { newId } from '../core/ids/index.js';
+import { idSequence } from '../core/ids/index.js';
 import type { Services } from '../server/services.js';
 import { requireRootKey } from './auth.js';
 import { sendProblem, toKeywardError } from './problem.js';
@@ -38,7 +38,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: services.config.bodyLimit,
-    genReqId: () => newId('request'),
+    genReqId: idSequence('request'),
     requestIdHeader: false,
     trustProxy: false,
     ajv: { customOptions: { removeAdditional: false } },
@@ -56,7 +56,8 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   const jsonParser = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
-    if (text.trim() === '') done(null, undefined);
+    // Only a body that starts with whitespace can be blank: JSON bodies skip the trim's copy.
+    if (text.length === 0 || (text.charCodeAt(0) <= 32 && text.trim() === '')) done(null, undefined);
     else jsonParser(req, text, done);
   });
 

@@ -23,6 +23,20 @@ export function newId(type: IdType, random: RandomSource = secureRandom): string
   return `${ID_PREFIXES[type]}_${randomBase62(ID_RANDOM_LENGTH, random)}`;
 }
 
+/**
+ * A generator of ids that are unique but not secret (request ids, for logs and the
+ * `x-request-id` header): a random per-generator tag, then a counter. No random bytes per id —
+ * on the verification path a CSPRNG call per request is measurable. The shape is `newId`'s.
+ */
+export function idSequence(type: IdType, random: RandomSource = secureRandom): () => string {
+  const tag = `${ID_PREFIXES[type]}_${randomBase62(8, random)}`;
+  let n = 0;
+  return () => {
+    n++;
+    return tag + n.toString(36).padStart(12, '0');
+  };
+}
+
 const patterns = new Map<IdType, RegExp>(
   (Object.keys(ID_PREFIXES) as IdType[]).map((t) => [t, new RegExp(`^${ID_PREFIXES[t]}_[0-9A-Za-z]{8,40}$`)]),
 );

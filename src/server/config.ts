@@ -109,6 +109,13 @@ export const ConfigSchema = Type.Object({
     description:
       'How often secrets are checked against rotation.maxAgeSeconds, in ms; 0 turns the check off (KEYWARD_VAULT_ROTATION_CHECK_MS)',
   }),
+  webhookRetentionDays: Type.Integer({
+    minimum: 0,
+    maximum: 36_500,
+    default: 30,
+    description:
+      'Days finished webhook deliveries (and dispatched events, passed expiry reminders) are kept; 0 keeps them forever (KEYWARD_WEBHOOK_RETENTION_DAYS)',
+  }),
   usageRecording: Type.Union([Type.Literal('on'), Type.Literal('off')], {
     default: 'on',
     description:
@@ -245,6 +252,7 @@ const ENV: Record<string, keyof Config> = {
   KEYWARD_WEBHOOK_POLL_MS: 'webhookPollMs',
   KEYWARD_WEBHOOK_CONCURRENCY: 'webhookConcurrency',
   KEYWARD_WEBHOOK_RETRY_SCHEDULE_MS: 'webhookRetrySchedule',
+  KEYWARD_WEBHOOK_RETENTION_DAYS: 'webhookRetentionDays',
   KEYWARD_KEY_EXPIRY_CHECK_MS: 'keyExpiryCheckMs',
 };
 
@@ -268,6 +276,7 @@ const NUMERIC = new Set<keyof Config>([
   'webhookTimeoutMs',
   'webhookPollMs',
   'webhookConcurrency',
+  'webhookRetentionDays',
   'keyExpiryCheckMs',
 ]);
 

@@ -30,6 +30,7 @@ import { Verifier } from '../core/verification/index.js';
 import {
   type HostResolver,
   parseRetrySchedule,
+  purgeWebhookHistory,
   WebhookDispatcher,
   type WebhookSender,
   Webhooks,
@@ -74,6 +75,8 @@ export interface Services {
   usageReports: UsageReports;
   /** Deletes usage past its retention; the scheduler's leader runs it hourly. */
   usageRetention: UsageRetention;
+  /** Deletes webhook history past KEYWARD_WEBHOOK_RETENTION_DAYS (the scheduler does, hourly). */
+  purgeWebhookHistory: () => Promise<number>;
   /** Alert rules and fired alerts (docs/monitoring.md, "Alerts"). */
   alertRules: AlertRules;
   /** Evaluates alert rules on every usage batch flushed by this node (`usage.onFlushed`). */
@@ -345,6 +348,12 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
     intervalMs: 3_600_000,
     run: async () => void (await usageRetention.purge()),
   });
+  const purgeWebhooks = () => purgeWebhookHistory(store, clock, config.webhookRetentionDays);
+  scheduler.register({
+    name: 'webhook-retention',
+    intervalMs: 3_600_000,
+    run: async () => void (await purgeWebhooks()),
+  });
 
   return {
     config,
@@ -367,6 +376,7 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
     usage,
     usageReports: new UsageReports(store, clock),
     usageRetention,
+    purgeWebhookHistory: purgeWebhooks,
     alertRules,
     alertEvaluator,
     vault,

@@ -376,6 +376,38 @@ describe('webhooks API', () => {
     });
   });
 
+  describe('retention', () => {
+    it('deletes finished deliveries after KEYWARD_WEBHOOK_RETENTION_DAYS (30), keeping pending ones', async () => {
+      const ok = await register(['key.created']);
+      const failing = await register(['key.created'], 'http://127.0.0.1:9/refused');
+      await createKey(h, (await createKeyspace(h)).id);
+      await dispatch();
+      const deliveries = async (id: string) =>
+        (await h.call('GET', `/v1/webhooks/${id}/deliveries`)).body.items as { status: string }[];
+      expect((await deliveries(ok.id)).map((d) => d.status)).toEqual(['delivered']);
+      expect((await deliveries(failing.id)).map((d) => d.status)).toEqual(['pending']);
+
+      h.clock.advance(30 * 24 * HOUR - 1000);
+      expect(await h.services.purgeWebhookHistory()).toBe(0);
+      h.clock.advance(2000);
+      expect(await h.services.purgeWebhookHistory()).toBeGreaterThanOrEqual(1);
+
+      expect(await deliveries(ok.id)).toEqual([]);
+      // Still being retried: it stays, whatever its age.
+      expect((await deliveries(failing.id)).map((d) => d.status)).toEqual(['pending']);
+    });
+
+    it('reads the setting, 0 keeping everything', () => {
+      expect(h.services.config.webhookRetentionDays).toBe(30);
+      expect(
+        loadConfig({ data: h.dataDir }, { KEYWARD_WEBHOOK_RETENTION_DAYS: '0' }).webhookRetentionDays,
+      ).toBe(0);
+      expect(() => loadConfig({ data: h.dataDir }, { KEYWARD_WEBHOOK_RETENTION_DAYS: '-1' })).toThrow(
+        /KEYWARD_WEBHOOK_RETENTION_DAYS/,
+      );
+    });
+  });
+
   describe('metrics', () => {
     it('counts attempts by outcome, with no secret, key or URL in /metrics', async () => {
       const created = await register(['key.created'], `${receiver.url}?token=s3cr3t-path`);

@@ -461,6 +461,31 @@ migrations['0010_secret_rotation_webhooks'] = {
   },
 };
 
+// Retention of the webhook history (KEYWARD_WEBHOOK_RETENTION_DAYS): what the hourly purge
+// looks for — finished deliveries by their last change, dispatched events and passed reminders
+// by age — without scanning the tables.
+migrations['0012_webhook_retention'] = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createIndex('webhook_deliveries_finished')
+      .on('webhook_deliveries')
+      .column('updated_at')
+      .where(sql<boolean>`status <> 'pending'`)
+      .execute();
+    await db.schema
+      .createIndex('events_dispatched')
+      .on('events')
+      .column('created_at')
+      .where(sql<boolean>`webhook_dispatched_at is not null`)
+      .execute();
+    await db.schema
+      .createIndex('key_expiry_reminders_by_expiry')
+      .on('key_expiry_reminders')
+      .column('expires_at')
+      .execute();
+  },
+};
+
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
 function isConcurrentSchemaDrop(error: unknown): boolean {

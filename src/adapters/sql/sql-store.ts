@@ -215,6 +215,8 @@ class SqlOps implements StoreOps {
     webhooks.listSealedWebhookSecrets(this.db);
   setSealedWebhookSecret: StoreOps['setSealedWebhookSecret'] = (ws, id, sealed) =>
     webhooks.setSealedWebhookSecret(this.db, ws, id, sealed);
+  purgeWebhookHistory: StoreOps['purgeWebhookHistory'] = (before, limit) =>
+    webhooks.purgeWebhookHistory(this.db, before, limit);
   listUndispatchedEvents: StoreOps['listUndispatchedEvents'] = (limit) =>
     webhooks.listUndispatchedEvents(this.db, limit);
   markEventsDispatched: StoreOps['markEventsDispatched'] = (ids, at) =>

@@ -141,6 +141,23 @@ export async function setSealedWebhookSecret(db: Db, ws: string, id: string, sea
     .execute();
 }
 
+export async function purgeWebhookHistory(db: Db, before: number, limit: number): Promise<number> {
+  // Each delete picks its rows by a bounded subquery, so one call never holds a long lock.
+  const deliveries = await sql`delete from webhook_deliveries where id in
+    (select id from webhook_deliveries where status <> 'pending' and updated_at < ${before} limit ${limit})`.execute(
+    db,
+  );
+  const events = await sql`delete from events where id in
+    (select id from events where webhook_dispatched_at is not null and created_at < ${before} limit ${limit})`.execute(
+    db,
+  );
+  const reminders = await sql`delete from key_expiry_reminders where (key_id, reminder, expires_at) in
+    (select key_id, reminder, expires_at from key_expiry_reminders where expires_at < ${before} limit ${limit})`.execute(
+    db,
+  );
+  return [deliveries, events, reminders].reduce((n, r) => n + num(r.numAffectedRows ?? 0n), 0);
+}
+
 export async function listUndispatchedEvents(db: Db, limit: number): Promise<EventRecord[]> {
   const rows = await db
     .selectFrom('events')

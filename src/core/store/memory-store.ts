@@ -467,6 +467,8 @@ export class MemoryStore implements Store {
   listWorkspaceWebhooks: WebhookStoreOps['listWorkspaceWebhooks'] = (...a) =>
     this.webhookOps.listWorkspaceWebhooks(...a);
   deleteWebhook: WebhookStoreOps['deleteWebhook'] = (...a) => this.webhookOps.deleteWebhook(...a);
+  purgeWebhookHistory: WebhookStoreOps['purgeWebhookHistory'] = (...a) =>
+    this.webhookOps.purgeWebhookHistory(...a);
   listSealedWebhookSecrets: WebhookStoreOps['listSealedWebhookSecrets'] = (...a) =>
     this.webhookOps.listSealedWebhookSecrets(...a);
   setSealedWebhookSecret: WebhookStoreOps['setSealedWebhookSecret'] = (...a) =>

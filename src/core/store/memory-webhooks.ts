@@ -31,7 +31,8 @@ export const emptyWebhookState = (): WebhookState => ({
 /** What the webhook operations read of the rest of the memory store's state. */
 export interface WebhookStateView {
   webhooks: WebhookState;
-  events: readonly EventRecord[];
+  /** The outbox; retention deletes dispatched events from it. */
+  events: EventRecord[];
   keys: ReadonlyMap<string, KeyRecord>;
 }
 
@@ -209,6 +210,38 @@ export function memoryWebhookOps(view: () => WebhookStateView): WebhookStoreOps 
         .sort((a, b) => (a.expiresAt ?? 0) - (b.expiresAt ?? 0) || (a.id < b.id ? -1 : 1))
         .slice(0, limit)
         .map(clone);
+    },
+    async purgeWebhookHistory(before, limit) {
+      const s = state();
+      let deleted = 0;
+      let n = 0;
+      for (const d of [...s.deliveries.values()]) {
+        if (n >= limit) break;
+        if (d.status === 'pending' || d.updatedAt >= before) continue;
+        s.deliveries.delete(d.id);
+        s.leases.delete(d.id);
+        n++;
+      }
+      deleted += n;
+      const events = view().events;
+      n = 0;
+      for (let i = 0; i < events.length && n < limit; ) {
+        const e = events[i];
+        if (e && e.createdAt < before && s.dispatched.has(e.id)) {
+          events.splice(i, 1);
+          s.dispatched.delete(e.id);
+          n++;
+        } else i++;
+      }
+      deleted += n;
+      n = 0;
+      for (const r of [...s.reminders]) {
+        if (n >= limit) break;
+        if (Number(r.slice(r.lastIndexOf('\0') + 1)) >= before) continue;
+        s.reminders.delete(r);
+        n++;
+      }
+      return deleted + n;
     },
     async insertExpiryReminder(keyId, reminder, expiresAt) {
       const k = reminderKey(keyId, reminder, expiresAt);

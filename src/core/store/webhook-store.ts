@@ -135,6 +135,13 @@ export interface WebhookStoreOps {
     limit: number,
   ): Promise<KeyRecord[]>;
   /**
+   * Retention: deletes up to `limit` rows of each kind of webhook history older than `before` —
+   * finished deliveries (delivered or failed, by their last change), outbox events already
+   * dispatched, and `key.expiring` reminders of expiries that passed — and resolves to how many
+   * it deleted in all. Pending deliveries and undispatched events are never touched.
+   */
+  purgeWebhookHistory(before: number, limit: number): Promise<number>;
+  /**
    * Records that `reminder` was sent for a key's `expiresAt`, unless it was already (insert
    * on conflict do nothing): the one node whose insert counted records the event.
    */

@@ -159,6 +159,40 @@ export function describeWebhookStoreContract(name: string, open: () => Promise<S
       expect(await store.deleteWebhook(WS, 'wh_1')).toBe(false);
     });
 
+    it('purges finished deliveries, dispatched events and passed reminders older than the cutoff, in chunks', async () => {
+      await store.insertWebhook(webhook('wh_1'));
+      await store.insertDelivery(delivery('old_ok', { status: 'delivered', updatedAt: 100 }));
+      await store.insertDelivery(delivery('old_failed', { status: 'failed', updatedAt: 200 }));
+      await store.insertDelivery(delivery('old_pending', { status: 'pending', updatedAt: 100 }));
+      await store.insertDelivery(delivery('new_ok', { status: 'delivered', updatedAt: 5_000 }));
+      for (const [id, at] of [
+        ['evt_old_sent', 100],
+        ['evt_old_waiting', 150],
+        ['evt_new_sent', 5_000],
+      ] as const)
+        await store.recordEvent(event(id, at));
+      await store.markEventsDispatched(['evt_old_sent', 'evt_new_sent'], 6_000);
+      await store.insertExpiryReminder('key_a', '7d', 900, 10);
+      await store.insertExpiryReminder('key_a', '1d', 900, 10);
+      await store.insertExpiryReminder('key_b', '7d', 9_000, 10);
+
+      // A limit of 1 deletes at most one row of each kind per call.
+      expect(await store.purgeWebhookHistory(1_000, 1)).toBe(3);
+      expect(await store.purgeWebhookHistory(1_000, 10)).toBe(2);
+      expect(await store.purgeWebhookHistory(1_000, 10)).toBe(0);
+
+      const left = await store.listDeliveries(WS, 'wh_1', { page: { limit: 10 } });
+      expect(left.map((d) => d.id).sort()).toEqual(['new_ok', 'old_pending']);
+      expect((await store.listEvents(WS, { limit: 10 })).map((e) => e.id).sort()).toEqual([
+        'evt_new_sent',
+        'evt_old_waiting',
+      ]);
+      expect((await store.listUndispatchedEvents(10)).map((e) => e.id)).toEqual(['evt_old_waiting']);
+      // The passed reminders are gone (inserting them again succeeds); the future one stays.
+      expect(await store.insertExpiryReminder('key_a', '7d', 900, 10)).toBe(true);
+      expect(await store.insertExpiryReminder('key_b', '7d', 9_000, 10)).toBe(false);
+    });
+
     it('lists undispatched events of every workspace oldest first, and marks each once', async () => {
       await store.recordEvent(event('evt_2', 20));
       await store.recordEvent(event('evt_1', 10, OTHER));

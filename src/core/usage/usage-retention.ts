@@ -26,7 +26,25 @@ export interface PurgeResult {
   hour: number;
 }
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
+
+/**
+ * Calls `deleteChunk(chunk)` until it deletes fewer than `chunk` rows, pausing between calls so
+ * other work interleaves; resolves to how many rows it deleted in all.
+ */
+export async function deleteInChunks(
+  deleteChunk: (limit: number) => Promise<number>,
+  chunk: number,
+  pause: () => Promise<void>,
+): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const n = await deleteChunk(chunk);
+    total += n;
+    if (n < chunk) return total;
+    await pause();
+  }
+}
 
 /**
  * Deletes usage older than the retention periods, in bounded chunks with a pause between them
@@ -86,13 +104,7 @@ export class UsageRetention {
     return this.chunked((limit) => this.store.purgeUsageCounts(table, cutoff, limit));
   }
 
-  private async chunked(deleteChunk: (limit: number) => Promise<number>): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const n = await deleteChunk(this.options.chunk);
-      total += n;
-      if (n < this.options.chunk) return total;
-      await this.timers.sleep(0);
-    }
+  private chunked(deleteChunk: (limit: number) => Promise<number>): Promise<number> {
+    return deleteInChunks(deleteChunk, this.options.chunk, () => this.timers.sleep(0));
   }
 }

@@ -11,6 +11,7 @@ export {
   WEBHOOK_EVENT_TYPES,
   type WebhookEventType,
 } from './event-types.js';
+export { purgeWebhookHistory } from './retention.js';
 export { DEFAULT_RETRY_SCHEDULE_MS, nextAttemptAt, parseRetrySchedule } from './retry-schedule.js';
 export {
   type HostResolver,

@@ -1,67 +1,120 @@
+import type { LimitDecision, LimitResult } from '../../core/ratelimit/index.js';
+import type { RateLimitSpec } from '../../core/store/index.js';
+
 /**
  * The sliding-log decision as one Lua script (kept in TypeScript so the build ships it).
- * See RedisRateLimiter for the guarantee it gives.
+ * See RedisRateLimiter for the guarantee it gives, docs/ratelimits.md for the layout.
+ *
+ * One call decides, in order, every request of one identifier that reached this node in the
+ * same event-loop turn: each is checked against what the log held plus what the requests before
+ * it in the call were admitted, all at one instant of Redis's clock, so the answers are those
+ * of as many calls one after another.
  */
 export const SLIDING_LOG_SCRIPT = `
--- Keyward sliding-log rate limit: decides every limit of one call together, atomically.
--- KEYS: for each limit i, KEYS[2i-1] = sorted set of admitted entries (score = ms time,
---       member = "<time>:<seq>:<cost>"), KEYS[2i] = running total of their costs.
--- ARGV: cost, n, then for each limit: limit, windowMs.
--- Time is Redis's own clock, so every node decides against the same time.
--- Returns: { success (0/1), now, remaining_1, oldest_1, remaining_2, oldest_2, ... }
-local cost = tonumber(ARGV[1])
-local n = tonumber(ARGV[2])
+-- KEYS[i]: the log of limit i, a list, newest entry first. An entry is
+--   struct.pack('<ddd', at, run, cost): Redis time in ms, the running total of admitted cost
+--   after it, and its cost. The cost inside the window is newest.run - oldest.run + oldest.cost,
+--   so both ends are O(1) reads: no scan, no counter key.
+-- ARGV: m, cost_1 .. cost_m, then for each limit i: limit_i, windowMs_i.
+-- Returns { now, ok_1 .. ok_m, total_1, oldest_1, .., total_n, oldest_n }: total_i is the
+--   cost inside limit i's window before the first request (oldest_i its oldest entry's time,
+--   0 when empty); the caller adds up what was admitted after it.
+local m = tonumber(ARGV[1])
+local n = #KEYS
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local totals = {}
-local success = 1
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local out = { now }
+local totals, runs, newest, limits = {}, {}, {}, {}
 for i = 1, n do
-  local log, tot = KEYS[2 * i - 1], KEYS[2 * i]
-  local limit, window = tonumber(ARGV[1 + 2 * i]), tonumber(ARGV[2 + 2 * i])
-  local cutoff = now - window
-  local total = tonumber(redis.call('GET', tot) or '0')
-  -- The log expired as a whole (idle longer than the window): nothing is inside it.
-  if redis.call('EXISTS', log) == 0 then total = 0 end
-  local expired = redis.call('ZRANGEBYSCORE', log, '-inf', cutoff)
-  if #expired > 0 then
-    for _, member in ipairs(expired) do
-      total = total - tonumber(string.match(member, ':(%d+)$'))
+  local key = KEYS[i]
+  local cutoff = now - tonumber(ARGV[m + 2 * i + 1])
+  local total, run, oldest = 0, 0, 0
+  local entry = redis.call('LINDEX', key, -1)
+  while entry do
+    local at, atRun, atCost = struct.unpack('<ddd', entry)
+    if at > cutoff then
+      local last, lastRun = struct.unpack('<dd', redis.call('LINDEX', key, 0))
+      total, run, oldest, newest[i] = lastRun - atRun + atCost, lastRun, at, last
+      break
     end
-    redis.call('ZREMRANGEBYSCORE', log, '-inf', cutoff)
-    if total < 0 then total = 0 end
-    redis.call('SET', tot, total, 'KEEPTTL')
+    -- Entries leave in the order they came, so the expired ones are all at this end.
+    redis.call('RPOP', key)
+    entry = redis.call('LINDEX', key, -1)
   end
-  totals[i] = total
-  if cost > 0 then
-    if total + cost > limit then success = 0 end
-  elseif total >= limit then
-    success = 0
-  end
+  totals[i], runs[i], limits[i] = total, run, tonumber(ARGV[m + 2 * i])
+  out[m + 2 * i] = total
+  out[m + 2 * i + 1] = oldest
 end
-local seq
-if success == 1 and cost > 0 then
+local admitted = 0
+for j = 1, m do
+  local cost = tonumber(ARGV[1 + j])
+  local ok = 1
   for i = 1, n do
-    local log, tot = KEYS[2 * i - 1], KEYS[2 * i]
-    local window = tonumber(ARGV[2 + 2 * i])
-    seq = redis.call('INCR', tot .. ':seq')
-    redis.call('PEXPIRE', tot .. ':seq', window)
-    redis.call('ZADD', log, now, now .. ':' .. seq .. ':' .. cost)
-    redis.call('PEXPIRE', log, window)
-    totals[i] = totals[i] + cost
-    redis.call('SET', tot, totals[i], 'PX', window)
+    local room = limits[i] - totals[i]
+    if cost > room or (cost <= 0 and room <= 0) then
+      ok = 0
+      break
+    end
   end
+  if ok == 1 and cost > 0 then
+    for i = 1, n do totals[i] = totals[i] + cost end
+    admitted = admitted + cost
+  end
+  out[1 + j] = ok
 end
-local out = { success, now }
-for i = 1, n do
-  local limit = tonumber(ARGV[1 + 2 * i])
-  local window = tonumber(ARGV[2 + 2 * i])
-  local first = redis.call('ZRANGE', KEYS[2 * i - 1], 0, 0, 'WITHSCORES')
-  local oldest = now - window
-  if #first == 2 then oldest = tonumber(first[2]) end
-  local remaining = limit - totals[i]
-  if remaining < 0 then remaining = 0 end
-  out[#out + 1] = remaining
-  out[#out + 1] = oldest
+if admitted > 0 then
+  -- The requests admitted by this call share one instant, hence one entry: they leave together.
+  for i = 1, n do
+    local key = KEYS[i]
+    redis.call('LPUSH', key, struct.pack('<ddd', now, runs[i] + admitted, admitted))
+    -- The log must outlive its newest entry's window. PEXPIREAT to the next whole second after
+    -- it, and only when that second moved on since the previous newest entry (which set it):
+    -- one expiry write a second per log instead of one per decision.
+    local reach = math.floor((now + tonumber(ARGV[m + 2 * i + 1])) / 1000)
+    local last = newest[i]
+    if last == nil or math.floor((last + tonumber(ARGV[m + 2 * i + 1])) / 1000) < reach then
+      redis.call('PEXPIREAT', key, (reach + 1) * 1000)
+    end
+  end
 end
 return out
 `;
+
+/**
+ * Reads the script's answer into one decision per request, in the order of `costs`: the totals
+ * it returns are from before the first request, and each admitted request adds its cost.
+ */
+export function decisionsFromReply(
+  limits: readonly RateLimitSpec[],
+  costs: readonly number[],
+  reply: readonly number[],
+): LimitDecision[] {
+  const m = costs.length;
+  const now = reply[0] ?? 0;
+  const totals = limits.map((_, i) => reply[m + 1 + 2 * i] ?? 0);
+  let admitted = false;
+  const decisions: LimitDecision[] = [];
+  for (let j = 0; j < m; j++) {
+    const success = reply[1 + j] === 1;
+    const cost = costs[j] ?? 0;
+    if (success && cost > 0) {
+      admitted = true;
+      for (let i = 0; i < totals.length; i++) totals[i] = (totals[i] ?? 0) + cost;
+    }
+    const results: LimitResult[] = [];
+    for (let i = 0; i < limits.length; i++) {
+      const l = limits[i] as RateLimitSpec;
+      const oldest = reply[m + 2 + 2 * i] ?? 0;
+      // An empty log frees up now; one whose first entry is this call's, a window from now.
+      const from = oldest > 0 ? oldest : admitted ? now : now - l.windowMs;
+      results.push({
+        name: l.name,
+        limit: l.limit,
+        remaining: Math.max(0, l.limit - (totals[i] ?? 0)),
+        resetAt: from + l.windowMs,
+      });
+    }
+    decisions.push({ success, results });
+  }
+  return decisions;
+}

@@ -59,6 +59,27 @@ export function describeRateLimiterContract(name: string, open: () => Promise<Li
       expect((await f.limiter.limit(id, spec, 0)).success).toBe(false);
     });
 
+    it('answers concurrent calls of one identifier as if they came one after another', async () => {
+      const id = unique('order');
+      const spec = [{ name: 'units', limit: 10, windowMs: 60_000 }];
+      const decisions = await Promise.all([4, 4, 4, 0, 1, 2].map((cost) => f.limiter.limit(id, spec, cost)));
+      expect(decisions.map((d) => d.success)).toEqual([true, true, false, true, true, false]);
+      expect(decisions.map((d) => d.results[0]?.remaining)).toEqual([6, 2, 2, 2, 1, 1]);
+    });
+
+    it('counts a limit by its name across calls that carry different sets of limits', async () => {
+      const id = unique('sets');
+      const burst = { name: 'burst', limit: 2, windowMs: 60_000 };
+      const daily = { name: 'daily', limit: 5, windowMs: 86_400_000 };
+      const decisions = await Promise.all([
+        f.limiter.limit(id, [burst], 1),
+        f.limiter.limit(id, [burst, daily], 1),
+        f.limiter.limit(id, [burst, daily], 1),
+      ]);
+      expect(decisions.map((d) => d.success)).toEqual([true, true, false]);
+      expect(decisions[2]?.results.map((r) => r.remaining)).toEqual([0, 4]);
+    });
+
     it('keeps identifiers apart', async () => {
       const spec = [{ name: 'default', limit: 1, windowMs: 60_000 }];
       expect((await f.limiter.limit(unique('a'), spec, 1)).success).toBe(true);

@@ -3,7 +3,12 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { RedisCacheBus, RedisRateLimiter } from '../adapters/redis/index.js';
-import { openPostgresStore, openSqliteStore, type SqlStore } from '../adapters/sql/index.js';
+import {
+  openPostgresStore,
+  openSqliteStore,
+  openSqliteUsageWriter,
+  type SqlStore,
+} from '../adapters/sql/index.js';
 import { HttpWebhookSender, resolveHost } from '../adapters/webhooks/index.js';
 import { AlertEvaluator, AlertRules } from '../core/alerts/index.js';
 import { AuditLog } from '../core/audit/index.js';
@@ -19,7 +24,13 @@ import { ScheduledRotation } from '../core/rotation/index.js';
 import { Scheduler } from '../core/scheduler/index.js';
 import type { SiemExport } from '../core/siem/index.js';
 import type { Store } from '../core/store/index.js';
-import { UsageRecorder, UsageReports, UsageRetention } from '../core/usage/index.js';
+import {
+  StoreUsageWriter,
+  type UsageBatchWriter,
+  UsageRecorder,
+  UsageReports,
+  UsageRetention,
+} from '../core/usage/index.js';
 import {
   recordDueRotations,
   sealPlaintextWebhookSecrets,
@@ -115,9 +126,11 @@ export interface ServiceOverrides {
 
 const STORE_PING_INTERVAL_MS = 1_000;
 
+const sqliteFile = (config: Config) => join(config.dataDir, 'keyward.db');
+
 /** PostgreSQL when `databaseUrl` is set, SQLite in the data directory otherwise. */
 export async function openStore(config: Config, logger?: Logger): Promise<SqlStore> {
-  if (config.databaseUrl === undefined) return openSqliteStore(join(config.dataDir, 'keyward.db'));
+  if (config.databaseUrl === undefined) return openSqliteStore(sqliteFile(config));
   try {
     return await openPostgresStore(config.databaseUrl, {
       poolSize: config.databasePoolSize,
@@ -128,6 +141,21 @@ export async function openStore(config: Config, logger?: Logger): Promise<SqlSto
     const reason = err instanceof Error ? err.message : String(err);
     throw new Error(`postgres (${redactUrl(config.databaseUrl)}): ${reason}`, { cause: err });
   }
+}
+
+/**
+ * On the SQLite store this function opened, usage batches are written by a thread of their own
+ * (docs/architecture.md, "Usage writes"); any other store writes them in its transactions.
+ */
+function openUsageWriter(config: Config, store: Store, opened: boolean, logger?: Logger): UsageBatchWriter {
+  if (!opened || config.databaseUrl !== undefined) return new StoreUsageWriter(store);
+  return openSqliteUsageWriter(sqliteFile(config), store, {
+    onExit: (err) =>
+      logger?.error(
+        { err: err.message, cause: err.cause instanceof Error ? err.cause.message : undefined },
+        'usage: writer thread crashed; its batch is retried on a new thread',
+      ),
+  });
 }
 
 function openBus(config: Config, metrics: Metrics, logger?: Logger): CacheBus {
@@ -285,8 +313,9 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
     cacheTtlMs: config.cacheTtlMs,
     negativeTtlMs: 2_000,
   });
+  const usageWriter = openUsageWriter(config, store, !overrides.store, logger);
   const usage = new UsageRecorder(
-    store,
+    usageWriter,
     clock,
     { flushIntervalMs: config.usageFlushMs, maxQueued: config.usageQueueLimit },
     usageLogHooks(logger),
@@ -391,6 +420,7 @@ export async function buildServices(config: Config, overrides: ServiceOverrides 
       // Usage first: its last batch needs the store (and the feed's listeners) still open.
       await scheduler.stop();
       await usage.close();
+      await usageWriter.close();
       // The last batches' alert evaluation needs the store.
       await alertEvaluator.idle();
       clearInterval(pinger);

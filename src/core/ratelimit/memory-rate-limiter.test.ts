@@ -24,6 +24,17 @@ describe('MemoryRateLimiter', () => {
     expect(admitted.length).toBeGreaterThan(40);
   });
 
+  it('frees requests admitted in the same millisecond together, once the window has passed', async () => {
+    const clock = new ManualClock(1_000);
+    const limiter = new MemoryRateLimiter(clock);
+    const spec = [{ name: 'd', limit: 3, windowMs: 500 }];
+    for (const cost of [1, 2]) expect((await limiter.limit('k', spec, cost)).success).toBe(true);
+    clock.advance(499);
+    expect((await limiter.limit('k', spec, 1)).success).toBe(false);
+    clock.advance(1);
+    expect((await limiter.limit('k', spec, 3)).results[0]?.remaining).toBe(0);
+  });
+
   it('reports when the oldest admitted request leaves the window as resetAt', async () => {
     const clock = new ManualClock(1_000);
     const limiter = new MemoryRateLimiter(clock);

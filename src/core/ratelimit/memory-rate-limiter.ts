@@ -36,7 +36,8 @@ function resetAt(log: Log, now: number): number {
  * one decision at a time, so check-then-spend is atomic here without a lock.
  */
 export class MemoryRateLimiter implements RateLimiter {
-  private readonly logs = new Map<string, Log>();
+  /** identifier → limit name → log; nested so that a decision builds no composite key string. */
+  private readonly logs = new Map<string, Map<string, Log>>();
   readonly healthy = true;
   private sweeps = 0;
 
@@ -49,14 +50,18 @@ export class MemoryRateLimiter implements RateLimiter {
   /** Synchronous core, shared with the Redis engine's fallback. */
   decide(identifier: string, limits: readonly RateLimitSpec[], cost: number, scale = 1): LimitDecision {
     const now = this.clock.now();
+    let byName = this.logs.get(identifier);
+    if (byName === undefined) {
+      byName = new Map();
+      this.logs.set(identifier, byName);
+    }
     const logs: Log[] = [];
     let success = true;
     for (const spec of limits) {
-      const id = `${identifier}\u0000${spec.name}`;
-      let log = this.logs.get(id);
+      let log = byName.get(spec.name);
       if (!log || log.windowMs !== spec.windowMs) {
         log = { times: [], costs: [], head: 0, total: 0, windowMs: spec.windowMs };
-        this.logs.set(id, log);
+        byName.set(spec.name, log);
       }
       prune(log, now);
       logs.push(log);
@@ -65,8 +70,13 @@ export class MemoryRateLimiter implements RateLimiter {
     }
     if (success && cost > 0) {
       for (const log of logs) {
-        log.times.push(now);
-        log.costs.push(cost);
+        // Admissions of one millisecond leave the window together: one entry holds them all.
+        const last = log.times.length - 1;
+        if (last >= log.head && log.times[last] === now) log.costs[last] = (log.costs[last] ?? 0) + cost;
+        else {
+          log.times.push(now);
+          log.costs.push(cost);
+        }
         log.total += cost;
       }
     }
@@ -86,9 +96,12 @@ export class MemoryRateLimiter implements RateLimiter {
 
   /** Drops logs whose window has emptied, so idle identifiers cost no memory. */
   private sweep(now: number): void {
-    for (const [id, log] of this.logs) {
-      prune(log, now);
-      if (log.total === 0) this.logs.delete(id);
+    for (const [identifier, byName] of this.logs) {
+      for (const [name, log] of byName) {
+        prune(log, now);
+        if (log.total === 0) byName.delete(name);
+      }
+      if (byName.size === 0) this.logs.delete(identifier);
     }
   }
 

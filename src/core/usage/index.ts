@@ -1,4 +1,11 @@
 export { ManualTimers, realTimers, type Timers } from './timers.js';
+export {
+  StoreUsageWriter,
+  type UsageBatch,
+  type UsageBatchWriter,
+  usageEventId,
+  usageEventRecords,
+} from './usage-batch.js';
 export type { UsageEvent, UsageFeed, UsageSink } from './usage-event.js';
 export {
   DEFAULT_USAGE_RECORDER_OPTIONS,

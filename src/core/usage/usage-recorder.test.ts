@@ -8,6 +8,7 @@ import {
   type UsageEventRecord,
 } from '../store/index.js';
 import { ManualTimers } from './timers.js';
+import { StoreUsageWriter } from './usage-batch.js';
 import type { UsageEvent } from './usage-event.js';
 import { type DropReason, UsageRecorder, type UsageRecorderOptions } from './usage-recorder.js';
 
@@ -100,7 +101,7 @@ describe('UsageRecorder', () => {
 
   const recorder = (options: Partial<UsageRecorderOptions> = {}) => {
     const r = new UsageRecorder(
-      store,
+      new StoreUsageWriter(store),
       clock,
       { batchSize: 100, closeAttempts: 3, ...options },
       {
@@ -253,14 +254,17 @@ describe('UsageRecorder', () => {
     expect(await allEvents()).toHaveLength(35);
   });
 
-  it('does not count a batch twice when the answer to its commit was lost', async () => {
+  it('does not count or announce a batch twice when the answer to its commit was lost', async () => {
     const r = recorder();
+    const seen: number[] = [];
+    r.onFlushed((batch) => seen.push(batch.length));
     store.loseNextCommit = true;
     for (let i = 0; i < 3; i++) r.record(event());
 
     expect(await r.flush()).toBe(false);
     expect(await r.flush()).toBe(true);
 
+    expect(seen).toEqual([3]);
     expect(r.stored).toBe(3);
     expect(await allEvents()).toHaveLength(3);
     expect(await series('key_a0000000000')).toEqual([{ t: T0, code: 'VALID', count: 3 }]);

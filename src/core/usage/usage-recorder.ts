@@ -1,14 +1,8 @@
 import type { Clock } from '../clock/index.js';
 import { type RandomSource, randomBase62, secureRandom } from '../crypto/index.js';
-import {
-  type KeyUse,
-  type Store,
-  StoreUnavailable,
-  UniqueViolation,
-  type UsageCount,
-  type UsageEventRecord,
-} from '../store/index.js';
+import { type KeyUse, StoreUnavailable, UniqueViolation, type UsageCount } from '../store/index.js';
 import { realTimers, type Timers } from './timers.js';
+import type { UsageBatch, UsageBatchWriter } from './usage-batch.js';
 import type { UsageEvent, UsageFeed, UsageSink } from './usage-event.js';
 
 export interface UsageRecorderOptions {
@@ -48,14 +42,9 @@ export interface UsageRecorderHooks {
   onDropped?(count: number, reason: DropReason): void;
 }
 
-type StampedEvent = UsageEvent & { id: string };
-
-/** A batch on its way to the store, with what the flush writes besides the raw events. */
-interface Batch {
-  events: StampedEvent[];
-  minute: UsageCount[];
-  hour: UsageCount[];
-  uses: KeyUse[];
+/** A batch on its way to the store, with its failed attempts so far. */
+interface Batch extends UsageBatch {
+  readonly events: UsageEvent[];
   attempts: number;
 }
 
@@ -67,23 +56,32 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function rollup(events: readonly StampedEvent[], size: number): UsageCount[] {
+function rollup(events: readonly UsageEvent[], size: number): UsageCount[] {
   const counts = new Map<string, UsageCount>();
+  // Consecutive events mostly fall into one row (one busy key, one outcome, one minute): those
+  // are counted without building the row's map key.
+  let last: UsageCount | undefined;
   for (const e of events) {
     if (e.keyId === null || e.keyspaceId === null) continue;
     const bucket = Math.floor(e.at / size) * size;
+    if (last !== undefined && last.keyId === e.keyId && last.bucket === bucket && last.code === e.code) {
+      last.count++;
+      continue;
+    }
     const k = `${e.keyId}\0${bucket}\0${e.code}`;
-    const c = counts.get(k);
-    if (c) c.count++;
-    else
-      counts.set(k, {
+    last = counts.get(k);
+    if (last) last.count++;
+    else {
+      last = {
         workspaceId: e.workspaceId,
         keyId: e.keyId,
         keyspaceId: e.keyspaceId,
         code: e.code,
         bucket,
         count: 1,
-      });
+      };
+      counts.set(k, last);
+    }
   }
   // One order on every node: two nodes upserting the same rows lock them in the same order,
   // so their flushes queue behind each other instead of deadlocking.
@@ -92,21 +90,28 @@ function rollup(events: readonly StampedEvent[], size: number): UsageCount[] {
   );
 }
 
-function lastUses(events: readonly StampedEvent[]): KeyUse[] {
-  const latest = new Map<string, number>();
+function lastUses(events: readonly UsageEvent[]): KeyUse[] {
+  const latest = new Map<string, KeyUse>();
+  let last: KeyUse | undefined;
   for (const e of events) {
     if (e.keyId === null) continue;
-    const at = latest.get(e.keyId);
-    if (at === undefined || at < e.at) latest.set(e.keyId, e.at);
+    if (last?.keyId !== e.keyId) {
+      last = latest.get(e.keyId);
+      if (last === undefined) {
+        last = { keyId: e.keyId, at: e.at };
+        latest.set(e.keyId, last);
+      }
+    }
+    if (last.at < e.at) last.at = e.at;
   }
-  return [...latest].map(([keyId, at]) => ({ keyId, at })).sort((a, b) => compareText(a.keyId, b.keyId));
+  return [...latest.values()].sort((a, b) => compareText(a.keyId, b.keyId));
 }
 
 /**
  * Takes every verification's usage event without blocking (`record` is a push onto an array)
- * and writes them in batches, each in one transaction: the raw events, the per-minute and
- * per-hour counts by key and code (upserts adding to what is there), and each key's
- * `lastUsedAt` (once per key per batch, not once per verification). After the commit, the
+ * and hands them in batches to its writer, which writes each in one transaction: the raw events,
+ * the per-minute and per-hour counts by key and code (upserts adding to what is there), and each
+ * key's `lastUsedAt` (once per key per batch, not once per verification). After the commit, the
  * batch goes to the feed's listeners (alerts, SIEM).
  *
  * Nothing is lost silently: a batch that fails stays at the head of the queue and is retried
@@ -128,7 +133,7 @@ export class UsageRecorder implements UsageSink, UsageFeed {
   private stopTimer: (() => void) | null = null;
   private closed = false;
   private unreportedDrops = 0;
-  /** Ids: a random per-process tag, then a fixed-width counter, so one node's ids sort in order. */
+  /** The ids' per-process tag (see usageEventId). */
   private readonly node: string;
   private seq = 0;
 
@@ -142,7 +147,7 @@ export class UsageRecorder implements UsageSink, UsageFeed {
   flushFailures = 0;
 
   constructor(
-    private readonly store: Store,
+    private readonly writer: UsageBatchWriter,
     private readonly clock: Clock,
     options: Partial<UsageRecorderOptions> = {},
     private readonly hooks: UsageRecorderHooks = {},
@@ -259,65 +264,47 @@ export class UsageRecorder implements UsageSink, UsageFeed {
   }
 
   private prepare(events: UsageEvent[]): Batch {
-    const stamped = events.map(
-      (e): StampedEvent => ({
-        id: this.nextId(),
-        at: e.at,
-        keyId: e.keyId,
-        keyspaceId: e.keyspaceId,
-        workspaceId: e.workspaceId,
-        code: e.code,
-        ip: e.ip,
-        origin: e.origin,
-        resource: e.resource,
-        latencyUs: e.latencyUs,
-      }),
-    );
+    const firstSeq = this.seq + 1;
+    this.seq += events.length;
     return {
-      events: stamped,
-      minute: rollup(stamped, MINUTE_MS),
-      hour: rollup(stamped, HOUR_MS),
-      uses: lastUses(stamped),
+      events,
+      node: this.node,
+      firstSeq,
+      minute: rollup(events, MINUTE_MS),
+      hour: rollup(events, HOUR_MS),
+      uses: lastUses(events),
       attempts: 0,
     };
   }
 
-  private nextId(): string {
-    this.seq++;
-    return `${this.node}${this.seq.toString(36).padStart(11, '0')}`;
+  private async write(batch: Batch): Promise<void> {
+    try {
+      await this.writer.write(batch);
+    } catch (err) {
+      // An earlier attempt committed but its answer was lost (the connection dropped at COMMIT,
+      // the writer thread died before answering): the ids are there, so the batch is stored.
+      // Writing it again would count twice.
+      if (!(err instanceof UniqueViolation && batch.attempts > 0)) {
+        this.failed(batch, err);
+        return;
+      }
+    }
+    this.done(batch);
+    this.emit(batch.events);
   }
 
-  private async write(batch: Batch): Promise<void> {
-    const records: readonly UsageEventRecord[] = batch.events;
-    try {
-      await this.store.transaction(async (tx) => {
-        await tx.insertUsageEvents(records);
-        await tx.addUsageCounts('minute', batch.minute);
-        await tx.addUsageCounts('hour', batch.hour);
-        await tx.touchKeysLastUsed(batch.uses);
-        tx.afterCommit(() => this.emit(batch.events));
-      });
-      this.done(batch);
-    } catch (err) {
-      // An earlier attempt committed but its answer was lost (the connection dropped at
-      // COMMIT): the ids are there, so the batch is stored. Writing it again would count twice.
-      if (err instanceof UniqueViolation && batch.attempts > 0) {
-        this.done(batch);
-        this.emit(batch.events);
-        return;
-      }
-      batch.attempts++;
-      this.flushFailures++;
-      const willRetry = err instanceof StoreUnavailable || batch.attempts < this.options.maxAttempts;
-      this.hooks.onFlushFailed?.(err, { attempt: batch.attempts, events: batch.events.length, willRetry });
-      if (willRetry) {
-        this.retryAt = this.clock.now() + this.backoff(batch.attempts);
-        return;
-      }
-      this.head = null;
-      this.depth -= batch.events.length;
-      this.drop(batch.events.length, 'write_failed');
+  private failed(batch: Batch, err: unknown): void {
+    batch.attempts++;
+    this.flushFailures++;
+    const willRetry = err instanceof StoreUnavailable || batch.attempts < this.options.maxAttempts;
+    this.hooks.onFlushFailed?.(err, { attempt: batch.attempts, events: batch.events.length, willRetry });
+    if (willRetry) {
+      this.retryAt = this.clock.now() + this.backoff(batch.attempts);
+      return;
     }
+    this.head = null;
+    this.depth -= batch.events.length;
+    this.drop(batch.events.length, 'write_failed');
   }
 
   private done(batch: Batch): void {

@@ -1,14 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Static } from 'typebox';
 import { toIso, toIsoOrNull } from '../../core/clock/index.js';
 import type { VerifyResult } from '../../core/verification/index.js';
 import type { Services } from '../../server/services.js';
 import { errors } from '../schemas/common.js';
 import { VerifyBody, VerifyResponse } from '../schemas/keys.js';
 
-export function verifyView(r: VerifyResult) {
+type VerifyView = Static<typeof VerifyResponse>;
+
+export function verifyView(r: VerifyResult): VerifyView {
   if (!('key' in r)) return { valid: false, code: r.code };
   const k = r.key;
-  return {
+  const view: VerifyView = {
     valid: r.valid,
     code: r.code,
     keyId: k.id,
@@ -18,18 +21,17 @@ export function verifyView(r: VerifyResult) {
     meta: k.meta,
     scopes: k.scopes,
     expiresAt: toIsoOrNull(k.expiresAt),
-    ...(r.credits ? { credits: r.credits } : {}),
-    ...(r.ratelimits
-      ? {
-          ratelimits: r.ratelimits.map((l) => ({
-            name: l.name,
-            limit: l.limit,
-            remaining: l.remaining,
-            resetAt: toIso(l.resetAt),
-          })),
-        }
-      : {}),
   };
+  // Assigned rather than spread in: this runs on every verification.
+  if (r.credits) view.credits = r.credits;
+  const limits = r.ratelimits;
+  if (limits) {
+    const out: NonNullable<VerifyView['ratelimits']> = [];
+    for (const l of limits)
+      out.push({ name: l.name, limit: l.limit, remaining: l.remaining, resetAt: toIso(l.resetAt) });
+    view.ratelimits = out;
+  }
+  return view;
 }
 
 export function verifyRoutes(services: Services): FastifyPluginAsyncTypebox {

@@ -30,10 +30,11 @@ export class TtlCache<V> {
     return this.entries.size;
   }
 
-  get(key: string): V | undefined {
+  /** `now` may be passed by a caller that has just read the clock, to save reading it again. */
+  get(key: string, now?: number): V | undefined {
     const e = this.entries.get(key);
     if (e === undefined) return undefined;
-    if (e.expiresAt <= this.clock.now()) {
+    if (e.expiresAt <= (now ?? this.clock.now())) {
       this.entries.delete(key);
       return undefined;
     }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { ERROR_CATALOGUE, type ErrorCode, type FieldError, KeywardError } from '../core/errors/index.js';
+import { scrubKeyText } from '../core/keys/index.js';
 import { StoreUnavailable, UniqueViolation } from '../core/store/index.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
@@ -77,10 +78,13 @@ export function problemBody(err: KeywardError, requestId: string) {
     type: `urn:keyward:error:${err.code.toLowerCase()}`,
     title: ERROR_CATALOGUE[err.code].title,
     status: err.status,
-    detail: err.message,
+    // Messages may echo what the caller sent (a path, a value): never a key or signing secret.
+    detail: scrubKeyText(err.message),
     code: err.code,
     requestId,
-    ...(err.errors ? { errors: err.errors } : {}),
+    ...(err.errors
+      ? { errors: err.errors.map((e) => ({ path: scrubKeyText(e.path), message: scrubKeyText(e.message) })) }
+      : {}),
   };
 }
 

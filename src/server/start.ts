@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { pino } from 'pino';
 import { buildApp } from '../http/app.js';
+import { logSerializers } from '../http/log.js';
 import { type Config, type ConfigFlags, loadConfig } from './config.js';
 import { buildServices, type Services } from './services.js';
 
@@ -24,6 +25,8 @@ export async function startServer(
     level: config.logLevel,
     // Never log credentials, even if a future log call passes headers along.
     redact: ['req.headers.authorization', 'headers.authorization', '*.key', 'key'],
+    // A key in a URL or an error message is redacted too.
+    serializers: logSerializers,
   });
   const services = await buildServices(config, { logger });
   const bootstrapped = await services.workspaces.bootstrap();

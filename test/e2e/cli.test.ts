@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CliResult,
@@ -212,6 +213,80 @@ describe('keyward CLI against a running server', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^ID\s+NAME\s+START\s+PERMISSIONS/);
     expect(r.stdout).toMatch(/bootstrap/);
+  });
+
+  it('lists keyspaces, and deletes a key so that it verifies as NOT_FOUND', async () => {
+    const keyspaceId = await createKeyspace('cli-delete');
+    const listed = await cli(['keyspaces', 'list']);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^ID\s+NAME\s+PREFIX/);
+    expect(listed.stdout).toContain(keyspaceId);
+    const created = JSON.parse((await cli(['keys', 'create', '--keyspace', keyspaceId, '--json'])).stdout);
+
+    const deleted = await cli(['keys', 'delete', created.id]);
+
+    expect(deleted.code).toBe(0);
+    expect((await api('GET', `/v1/keys/${created.id}`)).status).toBe(404);
+    expect((await api('POST', '/v1/keys/verify', { key: created.key })).body.code).toBe('NOT_FOUND');
+    const again = await cli(['keys', 'delete', created.id]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/does not exist \(NOT_FOUND, HTTP 404/);
+  });
+
+  it('lists secrets with versions and never their values', async () => {
+    const value = 'cli-listed-secret-value';
+    expect((await cli(['secrets', 'put', 'cli/listed', '-'], { input: value })).code).toBe(0);
+    expect((await cli(['secrets', 'put', 'cli/listed', '-'], { input: `${value}-2` })).code).toBe(0);
+
+    const listed = await cli(['secrets', 'list', 'cli']);
+
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toMatch(/^PATH\s+VERSION\s+LATEST/);
+    expect(listed.stdout).toMatch(/cli\/listed\s+2\s+2/);
+    expect(listed.stdout + listed.stderr).not.toContain(value);
+  });
+
+  it('`root-keys create --data` writes a working root key into the SQLite store of a running server', async () => {
+    const made = await cli(
+      [
+        'root-keys',
+        'create',
+        '--data',
+        dataDir,
+        '--name',
+        'offline',
+        '--permission',
+        'keyspaces.read',
+        '--json',
+      ],
+      { env: {} },
+    );
+    expect(made.code).toBe(0);
+    const { key, id } = JSON.parse(made.stdout);
+    expect(id).toMatch(/^rk_/);
+
+    const call = (path: string) =>
+      fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+    expect((await call('/v1/keyspaces')).status).toBe(200);
+    expect((await call('/v1/audit')).status).toBe(403);
+    expect(made.stderr).not.toContain(key);
+  });
+
+  it('`audit verify` exits 1 naming the first bad entry when a row was edited in the database', async () => {
+    const db = new Database(join(dataDir, 'keyward.db'));
+    try {
+      db.prepare('update audit_log set actor = ? where seq = 2').run('someone-else');
+    } finally {
+      db.close();
+    }
+
+    const r = await cli(['audit', 'verify']);
+
+    expect(r.code).toBe(1);
+    expect(r.stdout + r.stderr).toMatch(/BROKEN: first bad entry is seq 2/);
+    const json = await cli(['audit', 'verify', '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, firstBadSeq: 2 });
   });
 
   it('never prints the root key', () => {

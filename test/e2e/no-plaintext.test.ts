@@ -33,6 +33,8 @@ describe('no plaintext key at rest or in logs', () => {
   const plaintexts: string[] = [];
   let whileRunning: { path: string; bytes: Buffer }[] = [];
   let exitCode: number | null;
+  /** Answers to requests that carried a key where it does not belong (a URL). */
+  const misplaced: { path: string; bytes: Buffer }[] = [];
 
   async function api(method: string, path: string, body?: unknown) {
     const res = await fetch(`${server.url}${path}`, {
@@ -79,6 +81,26 @@ describe('no plaintext key at rest or in logs', () => {
     }
     expect(new Set(plaintexts).size).toBe(7);
 
+    // A key pasted into a URL — a query string, a path segment — is answered with an error that
+    // does not echo it, and logged (Fastify logs every URL) with the key redacted.
+    const key = plaintexts[0] ?? '';
+    for (const [method, path] of [
+      ['GET', `/v1/keys/verify?key=${key}`],
+      ['POST', `/v1/keys/${key}/verify`],
+      ['GET', `/v1/keys/${key}`],
+      ['GET', `/v1/nowhere/${key}`],
+    ] as const) {
+      const res = await fetch(`${server.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${server.rootKey}` },
+      });
+      expect(res.status).toBeGreaterThanOrEqual(400);
+      misplaced.push({
+        path: `answer to ${method} ${path.replace(key, '<key>')}`,
+        bytes: Buffer.from(await res.text()),
+      });
+    }
+
     whileRunning = filesUnder(dataDir).map((f) => ({ ...f, path: `${f.path} (while running)` }));
     exitCode = await server.stop();
   });
@@ -110,5 +132,14 @@ describe('no plaintext key at rest or in logs', () => {
       { path: 'stderr', bytes: Buffer.from(server.stderr()) },
     ];
     expect(findings([...plaintexts, server.rootKey], logs)).toEqual([]);
+    // The misplaced keys' requests were logged — without the key.
+    expect(stdout).toContain('/v1/keys/verify?key=[redacted]');
+    expect(stdout).toContain('/v1/keys/[redacted]/verify');
+  });
+
+  it('echoes no key in an error answer, whatever the caller put in the URL', () => {
+    expect(misplaced).toHaveLength(4);
+    expect(findings(plaintexts, misplaced)).toEqual([]);
+    expect(misplaced.map((m) => m.bytes.toString())).toContainEqual(expect.stringContaining('[redacted]'));
   });
 });

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { generateKey } from '../../core/keys/index.js';
+import { generateKey, REDACTED, scrubKeys } from '../../core/keys/index.js';
 import type { SiemKind } from '../../core/siem/index.js';
 import { escapeParamValue, formatSyslog, octetCounted } from './rfc5424.js';
-import { REDACTED, scrubKeys } from './scrub-keys.js';
 import { MAX_DATA_BYTES, recordJson, toSiemRecord } from './siem-record.js';
 import { parseRfc5424, sdParams } from './testing/rfc5424-parser.js';
 

@@ -1,5 +1,5 @@
+import { scrubKeys } from '../../core/keys/index.js';
 import type { SiemKind } from '../../core/siem/index.js';
-import { scrubKeys } from './scrub-keys.js';
 
 /** RFC 5424 §6.2.1 severities, most to least severe. */
 export const SEVERITY_NAMES = [
@@ -83,7 +83,7 @@ function auditSeverity(action: string): number {
 /**
  * Classifies a payload handed to `SiemExport.export`: facility, severity, MSGID and the
  * structured-data fields per kind (the table is in docs/monitoring.md). Strings that look like
- * keys are redacted (scrub-keys.ts).
+ * keys are redacted (core/keys/scrub.ts).
  */
 export function toSiemRecord(kind: SiemKind, payload: object, now: number): SiemRecord {
   const p = payload as Record<string, unknown>;

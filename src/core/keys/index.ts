@@ -13,6 +13,7 @@ export {
 export { checkMeta, type KeyInput, MAX_META_BYTES, MAX_META_DEPTH } from './key-input.js';
 export { effectiveStatus, type KeyStatus, type KeyView, keyView } from './key-view.js';
 export { type CreatedKey, type CreditsChange, Keys, type KeyUpdate } from './keys.js';
+export { REDACTED, scrubKeys, scrubKeyText } from './scrub.js';
 export type {
   SystemCause,
   SystemDisableOutcome,

@@ -56,10 +56,11 @@ export class SqliteUsageWriter implements UsageBatchWriter {
 
   write(batch: UsageBatch): Promise<void> {
     if (this.closed) return Promise.reject(new Error('usage writer is closed'));
-    const worker = this.worker ?? this.start();
-    const id = ++this.nextId;
-    const encoded = encodeBatch(batch);
     return new Promise<void>((resolve, reject) => {
+      // Inside the executor: a thread that cannot be started is this batch's failure, not a throw.
+      const worker = this.worker ?? this.start();
+      const id = ++this.nextId;
+      const encoded = encodeBatch(batch);
       this.pending.set(id, { resolve, reject });
       worker.ref();
       worker.postMessage({ kind: 'batch', id, batch: encoded }, [encoded.refs.buffer, encoded.nums.buffer]);

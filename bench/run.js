@@ -143,6 +143,7 @@ if (selected.has('verify')) {
   // of usage run on a thread of their own; issue 5's `usage` benchmark tracks their cost.
   const off = await runVerifyBench({ ...VERIFY, env: { KEYWARD_USAGE_RECORDING: 'off' } });
   const offRatio = off.verifyNs / off.floorNs;
+  allMet &&= offRatio <= GOALS.verify;
   rows.push([
     'In-process verify, cached key, usage recording off (ns/op)',
     fmt(off.verifyNs, 0),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toIso, toIsoOrNull } from './index.js';
+import { toIso, toIsoOrNull, wallClockAt } from './index.js';
 
 describe('toIso', () => {
   it('formats like Date#toISOString, whatever it converted before', () => {
@@ -17,5 +17,23 @@ describe('toIso', () => {
   it('keeps null as null', () => {
     expect(toIsoOrNull(null)).toBeNull();
     expect(toIsoOrNull(0)).toBe('1970-01-01T00:00:00.000Z');
+  });
+});
+
+describe('wallClockAt', () => {
+  it('gives the system time at a monotonic instant, within a millisecond or two of Date.now()', () => {
+    for (let i = 0; i < 1_000; i++) {
+      const before = Date.now();
+      const at = wallClockAt(performance.now());
+      const after = Date.now();
+      expect(at).toBeGreaterThanOrEqual(before - 2);
+      expect(at).toBeLessThanOrEqual(after + 2);
+    }
+  });
+
+  it('moves with the monotonic clock between system clock readings', () => {
+    const t = performance.now();
+    expect(wallClockAt(t + 250) - wallClockAt(t)).toBeGreaterThanOrEqual(249);
+    expect(wallClockAt(t + 250) - wallClockAt(t)).toBeLessThanOrEqual(251);
   });
 });

@@ -125,7 +125,8 @@ export class RedisRateLimiter implements RateLimiter {
     if (!this.up) return Promise.resolve(this.fallback.decide(identifier, limits, cost, 1 / this.knownNodes));
     let batch = this.pending.get(identifier);
     if (batch === undefined || batch.costs.length === MAX_BATCH || !sameLimits(batch.limits, limits)) {
-      // Another set of limits for the same identifier: its own call, sent after this one.
+      // A full batch, or another set of limits for this identifier: a call of its own, sent
+      // after the one before it, so the identifier's requests are still decided in order.
       if (batch !== undefined) this.displaced.push(batch);
       batch = { identifier, limits, costs: [], settle: [] };
       this.pending.set(identifier, batch);
@@ -141,9 +142,9 @@ export class RedisRateLimiter implements RateLimiter {
 
   /**
    * Sends what this event-loop turn asked for: one script call per identifier (all its limits
-   * in one hash slot, never mixed with another's), written WRITE_CHUNK calls at a time: a
-   * socket write costs about as much as building the calls it carries, and Redis can start on
-   * the first chunk while the rest are being built.
+   * in one hash slot, never mixed with another's), WRITE_CHUNK calls to a socket write: a write
+   * costs several times what building a call does, and Redis can start on the first chunk
+   * while the rest are being built.
    */
   private readonly flush = (): void => {
     this.scheduled = false;

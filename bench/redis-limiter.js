@@ -1,6 +1,7 @@
 // Issue 4: raw decisions per second of Keyward's Redis limiter against rate-limiter-flexible's
 // RateLimiterRedis, on the same Redis, same identifiers, same limit and window, same number of
 // decisions in flight, in alternating slices of one run. No HTTP: the limiters are called directly.
+// A third contender, rate-limiter-flexible on an auto-pipelined client, is a cross-check only.
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
@@ -60,7 +61,7 @@ export async function runRedisLimiterBench({
 }) {
   const run = `${process.pid}_${Date.now().toString(36)}`;
   const identifiers = Array.from({ length: idCount }, (_, i) => `kwbench:${run}:${i}`);
-  const errors = { keyward: 0, flexible: 0 };
+  const errors = { keyward: 0, flexible: 0, flexiblePipelined: 0 };
   const keyward = new RedisRateLimiter(REDIS_URL, systemClock, {
     onError: () => {
       errors.keyward++;
@@ -68,22 +69,35 @@ export async function runRedisLimiterBench({
   });
   // The client rate-limiter-flexible gets is configured as Keyward's own (src/adapters/redis/
   // redis-rate-limiter.ts), so that only the limiters differ, not the clients.
-  const client = new Redis(REDIS_URL, {
+  const clientOptions = {
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1_000),
     connectTimeout: 2_000,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
     commandTimeout: 500,
-  });
+  };
+  const client = new Redis(REDIS_URL, clientOptions);
   client.on('error', () => {});
+  // Keyward's limiter writes the calls of one event-loop turn together (16 to a socket write);
+  // ioredis's auto-pipelining does the same for any client. The cross-check: rate-limiter-flexible
+  // on such a client, so that its figure with the same batching of writes is known too.
+  const pipelined = new Redis(REDIS_URL, { ...clientOptions, enableAutoPipelining: true });
+  pipelined.on('error', () => {});
   const info = new Redis(REDIS_URL);
   info.on('error', () => {});
   try {
     if (!(await keyward.ready(3_000))) throw new Error('Keyward RedisRateLimiter did not connect');
-    if (client.status !== 'ready') await new Promise((r) => client.once('ready', r));
+    for (const c of [client, pipelined])
+      if (c.status !== 'ready') await new Promise((r) => c.once('ready', r));
     const flexible = new RateLimiterRedis({
       storeClient: client,
       keyPrefix: `kwbench_rlf_${run}`,
+      points: LIMIT,
+      duration: WINDOW_MS / 1000,
+    });
+    const flexiblePipelined = new RateLimiterRedis({
+      storeClient: pipelined,
+      keyPrefix: `kwbench_rlfp_${run}`,
       points: LIMIT,
       duration: WINDOW_MS / 1000,
     });
@@ -103,6 +117,13 @@ export async function runRedisLimiterBench({
             errors.flexible++;
           }),
       },
+      {
+        name: 'flexiblePipelined',
+        decide: (id) =>
+          flexiblePipelined.consume(id, 1).catch(() => {
+            errors.flexiblePipelined++;
+          }),
+      },
     ];
     log(
       `redis-limiter: ${inFlight} decisions in flight over ${idCount} identifiers; ${warmupSeconds} s warm-up each, then ${slices} alternating slices of ${sliceSeconds} s…`,
@@ -118,7 +139,7 @@ export async function runRedisLimiterBench({
       rates: [],
     }));
     for (let i = 0; i < slices; i++) {
-      const order = i % 2 === 1 ? [1, 0] : [0, 1];
+      const order = i % 2 === 1 ? [2, 1, 0] : [0, 1, 2];
       for (const j of order) {
         const s = await slice(contenders[j].decide, { ...opts, seconds: sliceSeconds }, info);
         const a = acc[j];
@@ -142,10 +163,22 @@ export async function runRedisLimiterBench({
         decisions: a.decisions,
       };
     };
-    return { keyward: summary(acc[0]), flexible: summary(acc[1]), errors };
+    const out = {
+      keyward: summary(acc[0]),
+      flexible: summary(acc[1]),
+      flexiblePipelined: summary(acc[2]),
+      errors,
+    };
+    const k = out.keyward;
+    const p = out.flexiblePipelined;
+    log(
+      `redis-limiter cross-check: rate-limiter-flexible on an auto-pipelined ioredis client ${Math.round(p.perSecond)} decisions/s; Keyward ${(k.perSecond / p.perSecond).toFixed(2)}× of it; its client CPU ${p.clientCpuUs.toFixed(1)} µs, Redis CPU ${p.redisCpuUs.toFixed(1)} µs per decision (Keyward ${k.clientCpuUs.toFixed(1)} / ${k.redisCpuUs.toFixed(1)})${errors.flexiblePipelined ? `; WARNING ${errors.flexiblePipelined} of its decisions failed` : ''}`,
+    );
+    return out;
   } finally {
     await keyward.close();
     client.disconnect();
+    pipelined.disconnect();
     info.disconnect();
   }
 }

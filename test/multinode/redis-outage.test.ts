@@ -135,6 +135,13 @@ describe.skipIf(!pg || !sharedRedis)('two nodes when Redis goes down and comes b
         expect(body.checks.redis.status).toBe('down');
         expect(body.checks.store.status).toBe('up');
       }
+      // Rate limits say they run on their fallback (a per-node share), in /readyz and a metric.
+      for (const node of nodes)
+        await waitFor(
+          'rate limits on their fallback',
+          async () => ((await readyz(node)).body.checks.ratelimits.status === 'fallback' ? true : undefined),
+          10_000,
+        );
       for (const k of untouched.slice(0, 5))
         for (const node of nodes) expect(await verifyCode(node, root, k.key)).toBe('VALID');
       // Keep Redis down past a few reconnection attempts while the watchers run.
@@ -149,6 +156,7 @@ describe.skipIf(!pg || !sharedRedis)('two nodes when Redis goes down and comes b
       redis = await startRedis(redisPort);
       const upAt = performance.now();
       await Promise.all(nodes.map((node) => waitReady(node, 200, 15_000)));
+      for (const node of nodes) expect((await readyz(node)).body.checks.ratelimits.status).toBe('redis');
       const recovery = performance.now() - upAt;
       console.log(`[multinode] both nodes ready again ${recovery.toFixed(0)} ms after Redis restarted`);
 

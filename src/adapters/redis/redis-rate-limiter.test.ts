@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TcpProxy } from '../../../test/multinode/support/cluster.js';
 import { redisUrl } from '../../../test/support/services.js';
 import { systemClock } from '../../core/clock/index.js';
 import { describeRateLimiterContract } from '../../core/ratelimit/rate-limiter.contract.js';
@@ -7,6 +8,64 @@ import { RedisRateLimiter } from './redis-rate-limiter.js';
 
 const url = redisUrl();
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+describe.skipIf(!url)('Redis rate limiter across an outage', () => {
+  it('never admits more than the limit in a window: nothing for a window after losing Redis, then the share; share and Redis for a window after it returns', async () => {
+    const target = new URL(url ?? 'redis://127.0.0.1:6379');
+    const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 6379) });
+    const limiter = new RedisRateLimiter(`redis://127.0.0.1:${proxy.port}`, systemClock);
+    const id = `outage-${process.pid}-${Date.now()}`;
+    const WINDOW = 3_000;
+    const spec = [{ name: 'outage', limit: 6, windowMs: WINDOW }];
+    const admitted: number[] = [];
+    const attempt = async (n: number) => {
+      let ok = 0;
+      for (let i = 0; i < n; i++) {
+        if ((await limiter.limit(id, spec, 1)).success) {
+          ok++;
+          admitted.push(Date.now());
+        }
+      }
+      return ok;
+    };
+    /** The most admissions found in any window of windowMs: what the guarantee bounds. */
+    const busiestWindow = () =>
+      Math.max(...admitted.map((t) => admitted.filter((u) => u >= t && u < t + WINDOW).length));
+    const until = async (cond: () => boolean) => {
+      for (let i = 0; i < 200 && !cond(); i++) await sleep(25);
+      expect(cond()).toBe(true);
+    };
+    try {
+      await limiter.ready();
+      expect(await attempt(6)).toBe(6);
+
+      await proxy.cut();
+      await until(() => !limiter.healthy);
+      // What Redis admitted in this window is out of sight: nothing more in it.
+      const refused = await limiter.limit(id, spec, 1);
+      expect(refused).toMatchObject({ success: false, results: [{ remaining: 0 }] });
+      expect(await attempt(5)).toBe(0);
+
+      await sleep(3_050);
+      // A window later: this node's share of the limit.
+      const share = Math.floor(6 / limiter.nodes);
+      expect(await attempt(10)).toBe(share);
+
+      await proxy.restore();
+      await until(() => limiter.healthy);
+      // Redis has not seen the share's admissions; until they leave the window the share still binds.
+      await attempt(10);
+      expect(busiestWindow()).toBeLessThanOrEqual(6);
+      await sleep(3_050);
+      // Past that window, Redis alone decides again: the whole limit.
+      expect(await attempt(10)).toBe(6);
+      expect(busiestWindow()).toBeLessThanOrEqual(6);
+    } finally {
+      await limiter.close();
+      await proxy.cut();
+    }
+  }, 30_000);
+});
 
 describe.skipIf(!url)('Redis rate limiter', () => {
   describeRateLimiterContract('redis', async () => {

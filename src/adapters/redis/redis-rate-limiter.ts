@@ -46,7 +46,15 @@ export interface RedisRateLimiterOptions {
  *
  * While Redis is unreachable it falls back to an in-process limiter that grants each node
  * `limit / N` of every limit, N being the number of nodes last seen alive (heartbeats in
- * Redis), so the nodes together still never admit more than `limit` per window.
+ * Redis), so the nodes together still never admit more than `limit` per window — with two
+ * rules at the edges of an outage, without which a window straddling one could admit twice
+ * the limit (docs/ratelimits.md, "When Redis is unreachable"):
+ *
+ * - **Start**: for one window after this node last heard from Redis, a limit admits nothing:
+ *   Redis may have admitted up to `limit` in that window, which no node can see any more. A
+ *   call that fails or times out counts as the start of an outage (it may have spent on Redis).
+ * - **End**: for one window after Redis answers again, a request must pass both Redis and the
+ *   node's share, which still holds what the node admitted without Redis (Redis never saw it).
  */
 export class RedisRateLimiter implements RateLimiter {
   private readonly redis: Redis;
@@ -56,16 +64,23 @@ export class RedisRateLimiter implements RateLimiter {
   private readonly sha = createHash('sha1').update(SLIDING_LOG_SCRIPT).digest('hex');
   private knownNodes = 1;
   private up = false;
+  /** When Redis last decided a call for this node (at start: now, as nothing is known). */
+  private lastContact: number;
+  /** Whether the last decision was made without Redis. */
+  private outage = false;
+  /** When Redis answered again after an outage; null before the first one. */
+  private recoveredAt: number | null = null;
   private pending = new Map<string, Batch>();
   private displaced: Batch[] = [];
   private scheduled = false;
 
   constructor(
     url: string,
-    clock: Clock,
+    private readonly clock: Clock,
     private readonly options: RedisRateLimiterOptions = {},
   ) {
     this.fallback = new MemoryRateLimiter(clock);
+    this.lastContact = clock.now();
     this.redis = new Redis(url, {
       retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1_000),
       connectTimeout: 2_000,
@@ -122,7 +137,13 @@ export class RedisRateLimiter implements RateLimiter {
 
   limit(identifier: string, limits: readonly RateLimitSpec[], cost: number): Promise<LimitDecision> {
     if (limits.length === 0) return Promise.resolve({ success: true, results: [] });
-    if (!this.up) return Promise.resolve(this.fallback.decide(identifier, limits, cost, 1 / this.knownNodes));
+    if (!this.up) return Promise.resolve(this.withoutRedis(identifier, limits, cost));
+    if (this.recoveredAt !== null) {
+      // Just after an outage: the node's share must admit it too (it spends there first; a
+      // request Redis then refuses leaves the share counting one too many, never too few).
+      const shared = this.afterOutage(identifier, limits, cost);
+      if (shared !== null && !shared.success) return Promise.resolve(shared);
+    }
     let batch = this.pending.get(identifier);
     if (batch === undefined || batch.costs.length === MAX_BATCH || !sameLimits(batch.limits, limits)) {
       // A full batch, or another set of limits for this identifier: a call of its own, sent
@@ -203,15 +224,51 @@ export class RedisRateLimiter implements RateLimiter {
       return;
     }
     const decisions = decisionsFromReply(b.limits, b.costs, reply);
+    this.lastContact = this.clock.now();
+    if (this.outage) {
+      this.outage = false;
+      this.recoveredAt = this.lastContact;
+    }
     for (let j = 0; j < b.settle.length; j++) b.settle[j]?.(decisions[j] as LimitDecision);
   }
 
-  /** Redis failed or timed out: these requests are decided by the fallback, in order. */
+  /** Redis failed or timed out: these requests are decided without it, in order. */
   private fail(b: Batch, err: unknown): void {
     this.options.onError?.(err instanceof Error ? err : new Error(String(err)));
-    const share = 1 / this.knownNodes;
     for (let j = 0; j < b.settle.length; j++)
-      b.settle[j]?.(this.fallback.decide(b.identifier, b.limits, b.costs[j] ?? 0, share));
+      b.settle[j]?.(this.withoutRedis(b.identifier, b.limits, b.costs[j] ?? 0));
+  }
+
+  /**
+   * A decision without Redis: nothing for one window after the last contact (what Redis
+   * admitted in it is unknown), then this node's share of each limit.
+   */
+  private withoutRedis(identifier: string, limits: readonly RateLimitSpec[], cost: number): LimitDecision {
+    this.outage = true;
+    const now = this.clock.now();
+    if (limits.some((l) => now < this.lastContact + l.windowMs))
+      return {
+        success: false,
+        results: limits.map((l) => ({
+          name: l.name,
+          limit: l.limit,
+          remaining: 0,
+          resetAt: Math.max(now, this.lastContact + l.windowMs),
+        })),
+      };
+    return this.fallback.decide(identifier, limits, cost, 1 / this.knownNodes);
+  }
+
+  /** The share's decision while a window since the end of an outage is open; null after. */
+  private afterOutage(
+    identifier: string,
+    limits: readonly RateLimitSpec[],
+    cost: number,
+  ): LimitDecision | null {
+    const since = this.recoveredAt ?? 0;
+    const now = this.clock.now();
+    if (!limits.some((l) => now < since + l.windowMs)) return null;
+    return this.fallback.decide(identifier, limits, cost, 1 / this.knownNodes);
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,20 @@ const Check = Type.Object({
 
 const Readiness = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('not ready')]),
-  checks: Type.Object({ store: Check, redis: Check }),
+  checks: Type.Object({
+    store: Check,
+    redis: Check,
+    ratelimits: Type.Object(
+      {
+        status: Type.Union([Type.Literal('redis'), Type.Literal('fallback'), Type.Literal('in-process')]),
+        since: Type.Optional(Type.String()),
+      },
+      {
+        description:
+          '`redis`: limits are decided on Redis; `fallback`: Redis is unreachable for rate limits and this node decides its share of each limit (docs/ratelimits.md); `in-process`: no Redis configured',
+      },
+    ),
+  }),
 });
 
 export function operationsRoutes(services: Services): FastifyPluginAsyncTypebox {
@@ -31,9 +44,10 @@ export function operationsRoutes(services: Services): FastifyPluginAsyncTypebox 
       {
         schema: {
           tags: ['operations'],
-          summary: 'Readiness: the store answers and, when configured, the Redis bus is subscribed',
+          summary:
+            'Readiness: the store answers and, when configured, Redis serves the cache bus and the rate limits',
           description:
-            'A load balancer should send traffic only to nodes answering 200. 503 while the store is unreachable or the Redis subscription is down (such a node still answers, reading the store for every verification).',
+            'A load balancer should send traffic only to nodes answering 200. 503 while the store is unreachable, the Redis subscription is down (such a node still answers, reading the store for every verification) or the rate limits run on their fallback (such a node still answers, within its share of each limit).',
           response: { 200: Readiness, 503: Readiness },
         },
       },
@@ -41,7 +55,9 @@ export function operationsRoutes(services: Services): FastifyPluginAsyncTypebox 
         const storeUp = await services.pingStore();
         const redisConfigured = services.config.redisUrl !== undefined;
         const redisUp = services.bus.healthy;
-        const ready = storeUp && (!redisConfigured || redisUp);
+        const limits = services.dependencies.get('redis_ratelimit');
+        const limitsUp = !redisConfigured || limits?.status !== 'down';
+        const ready = storeUp && (!redisConfigured || redisUp) && limitsUp;
         const since = (d: 'store' | 'redis') => services.dependencies.get(d)?.since;
         const body = {
           status: ready ? ('ready' as const) : ('not ready' as const),
@@ -50,6 +66,9 @@ export function operationsRoutes(services: Services): FastifyPluginAsyncTypebox 
             redis: redisConfigured
               ? { status: redisUp ? ('up' as const) : ('down' as const), since: since('redis') }
               : { status: 'not configured' as const },
+            ratelimits: !redisConfigured
+              ? { status: 'in-process' as const }
+              : { status: limitsUp ? ('redis' as const) : ('fallback' as const), since: limits?.since },
           },
         };
         return reply.code(ready ? 200 : 503).send(body);

@@ -138,9 +138,10 @@ export class RedisRateLimiter implements RateLimiter {
   limit(identifier: string, limits: readonly RateLimitSpec[], cost: number): Promise<LimitDecision> {
     if (limits.length === 0) return Promise.resolve({ success: true, results: [] });
     if (!this.up) return Promise.resolve(this.withoutRedis(identifier, limits, cost));
-    if (this.recoveredAt !== null) {
+    if (this.outage || this.recoveredAt !== null) {
       // Just after an outage: the node's share must admit it too (it spends there first; a
       // request Redis then refuses leaves the share counting one too many, never too few).
+      // That includes the calls made before Redis's first answer, which ends the outage.
       const shared = this.afterOutage(identifier, limits, cost);
       if (shared !== null && !shared.success) return Promise.resolve(shared);
     }
@@ -265,8 +266,9 @@ export class RedisRateLimiter implements RateLimiter {
     limits: readonly RateLimitSpec[],
     cost: number,
   ): LimitDecision | null {
-    const since = this.recoveredAt ?? 0;
     const now = this.clock.now();
+    // Connected again but not answered yet: the window after the outage has not even begun.
+    const since = this.outage ? now : (this.recoveredAt ?? 0);
     if (!limits.some((l) => now < since + l.windowMs)) return null;
     return this.fallback.decide(identifier, limits, cost, 1 / this.knownNodes);
   }

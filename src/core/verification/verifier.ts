@@ -67,6 +67,8 @@ interface CachedKey {
   grant: ScopeGrant;
   ranges: IpRange[] | null;
   origins: ReadonlySet<string> | null;
+  /** The rate-limit identifier of the key's lineage, built once instead of per verification. */
+  limitId: string;
 }
 
 export interface VerifierOptions {
@@ -99,6 +101,7 @@ function compile(withCredits: KeyWithCredits): CachedKey {
     grant: compileGrant(record.scopes),
     ranges: ips.length > 0 ? ips.map(parseRange) : null,
     origins: origins.length > 0 ? new Set(origins) : null,
+    limitId: `key:${record.lineageId}`,
   };
 }
 
@@ -239,7 +242,7 @@ export class Verifier {
   private meter(entry: CachedKey, cost: number): VerifyResult | Promise<VerifyResult> {
     const { record } = entry;
     if (record.ratelimits.length === 0) return this.credit(entry, cost, undefined);
-    const identifier = `key:${record.lineageId}`;
+    const identifier = entry.limitId;
     // The in-process engine decides synchronously: no promise to wait for.
     if (this.limiter instanceof MemoryRateLimiter)
       return this.limited(entry, cost, this.limiter.decide(identifier, record.ratelimits, cost));

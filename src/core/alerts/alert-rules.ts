@@ -3,7 +3,7 @@ import type { Clock } from '../clock/index.js';
 import type { RandomSource } from '../crypto/index.js';
 import { invalid, notFound } from '../errors/index.js';
 import { newId } from '../ids/index.js';
-import { type CallContext, denied, type KeysPermission } from '../root-keys/index.js';
+import { type CallContext, callerAuditEntry, denied, type KeysPermission } from '../root-keys/index.js';
 import type { AlertRecord, AlertRuleRecord, Store, StoreOps } from '../store/index.js';
 import { type AlertRuleInput, checkRuleInput, DEFAULT_COOLDOWN_SECONDS } from './alert-rule.js';
 
@@ -146,14 +146,6 @@ export class AlertRules {
     targetId: string,
     data: Record<string, unknown>,
   ): Promise<void> {
-    await this.audit.append(tx, {
-      workspaceId: ctx.principal.workspaceId,
-      actor: ctx.principal.rootKeyId,
-      ip: ctx.ip,
-      action,
-      targetType: 'alert_rule',
-      targetId,
-      data,
-    });
+    await this.audit.append(tx, callerAuditEntry(ctx, { type: 'alert_rule', id: targetId }, action, data));
   }
 }

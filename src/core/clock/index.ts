@@ -1,9 +1,15 @@
 /** Time as milliseconds since the epoch. Injected everywhere so tests freeze it instead of sleeping. */
 export interface Clock {
   now(): number;
+  /**
+   * The time at a monotonic instant the caller has just read (`performance.now()`), for a
+   * caller that times itself anyway: the system clock answers without reading the wall clock
+   * again (`wallClockAt`); a frozen clock answers its own time.
+   */
+  nowAt(monotonicMs: number): number;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemClock: Clock = { now: () => Date.now(), nowAt: (m) => wallClockAt(m) };
 
 /** How long a wall-clock reading anchors `wallClockAt` before the next one (ms). */
 const ANCHOR_MS = 1_000;
@@ -29,6 +35,9 @@ export function wallClockAt(monotonicMs: number): number {
 export class ManualClock implements Clock {
   constructor(private current: number = Date.UTC(2026, 0, 1)) {}
   now(): number {
+    return this.current;
+  }
+  nowAt(_monotonicMs: number): number {
     return this.current;
   }
   set(ms: number): void {

@@ -4,7 +4,7 @@ import { type Clock, toIso, toIsoOrNull } from '../clock/index.js';
 import type { RandomSource } from '../crypto/index.js';
 import { invalid, KeywardError, notFound } from '../errors/index.js';
 import { newId } from '../ids/index.js';
-import { type CallContext, denied, type KeysPermission } from '../root-keys/index.js';
+import { type CallContext, callerAuditEntry, denied, type KeysPermission } from '../root-keys/index.js';
 import type {
   Credits,
   KeyPatch,
@@ -71,15 +71,7 @@ export class Keys {
     targetId: string,
     data: Record<string, unknown>,
   ): AuditInput {
-    return {
-      workspaceId: ctx.principal.workspaceId,
-      actor: ctx.principal.rootKeyId,
-      ip: ctx.ip,
-      action,
-      targetType: 'key',
-      targetId,
-      data,
-    };
+    return callerAuditEntry(ctx, { type: 'key', id: targetId }, action, data);
   }
 
   /**

@@ -1,3 +1,4 @@
+import type { AuditInput } from '../audit/index.js';
 import type { PermissionSet } from './permissions.js';
 
 /** Who is calling: an authenticated root key of one workspace. */
@@ -11,4 +12,22 @@ export interface Principal {
 export interface CallContext {
   principal: Principal;
   ip: string | null;
+}
+
+/** The audit entry of something `ctx`'s caller did to a target: who, from where, what, on what. */
+export function callerAuditEntry(
+  ctx: CallContext,
+  target: { type: string; id: string },
+  action: string,
+  data: Record<string, unknown>,
+): AuditInput {
+  return {
+    workspaceId: ctx.principal.workspaceId,
+    actor: ctx.principal.rootKeyId,
+    ip: ctx.ip,
+    action,
+    targetType: target.type,
+    targetId: target.id,
+    data,
+  };
 }

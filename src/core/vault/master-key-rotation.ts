@@ -29,8 +29,8 @@ export async function rotateMasterKey(
 ): Promise<number> {
   return store.transaction(async (tx) => {
     if (!(await masterKeyOpens(tx, current))) throw masterKeyMismatch();
-    const webhookSecrets = (await tx.listSealedWebhookSecrets()).length;
-    const total = (await tx.countWrappedKeys()) + webhookSecrets;
+    const webhookSecrets = await tx.listSealedWebhookSecrets();
+    const total = (await tx.countWrappedKeys()) + webhookSecrets.length;
     onProgress({ done: 0, total });
     let done = 0;
     let after: VersionPosition | undefined;
@@ -56,7 +56,9 @@ export async function rotateMasterKey(
       after = { workspaceId: last.workspaceId, path: last.path, version: last.version };
     }
     const rewrapped = done;
-    await resealWebhookSecrets(tx, current, next, random, () => onProgress({ done: ++done, total }));
+    await resealWebhookSecrets(tx, webhookSecrets, current, next, random, () =>
+      onProgress({ done: ++done, total }),
+    );
     const check = makeKeyCheck(next, random);
     if (!(await tx.insertMasterKeyCheck(check, now))) await tx.replaceMasterKeyCheck(check, now);
     return rewrapped;

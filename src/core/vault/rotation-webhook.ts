@@ -3,7 +3,13 @@ import type { RandomSource } from '../crypto/index.js';
 import { newId } from '../ids/index.js';
 import type { CallContext } from '../root-keys/index.js';
 import type { SecretRotation, StoreOps } from '../store/index.js';
-import { checkTargetUrl, type HostResolver, newWebhookSecret, redactUrl } from '../webhooks/index.js';
+import {
+  checkTargetUrl,
+  type HostResolver,
+  newWebhookSecret,
+  redactUrl,
+  webhookAuditEntry,
+} from '../webhooks/index.js';
 import type { WebhookSecretBox } from './webhook-secrets.js';
 
 /**
@@ -46,15 +52,8 @@ export async function syncRotationWebhook(
   const url = rotation?.webhook;
   const bound = (await tx.listWorkspaceWebhooks(ws)).filter((w) => w.secretPath === path);
   const kept = url === undefined ? undefined : bound.find((w) => w.url === url);
-  const auditEntry = (action: string, id: string, endpointUrl: string) => ({
-    workspaceId: ws,
-    actor: ctx.principal.rootKeyId,
-    ip: ctx.ip,
-    action,
-    targetType: 'webhook',
-    targetId: id,
-    data: { url: redactUrl(endpointUrl), events: EVENTS, secretPath: path },
-  });
+  const auditEntry = (action: string, id: string, endpointUrl: string) =>
+    webhookAuditEntry(ctx, action, id, { url: redactUrl(endpointUrl), events: EVENTS, secretPath: path });
   for (const w of bound) {
     if (w === kept) continue;
     await tx.deleteWebhook(ws, w.id);

@@ -1,6 +1,6 @@
 import type { AuditInput, AuditLog } from '../audit/index.js';
 import { KeywardError, notFound } from '../errors/index.js';
-import { type CallContext, denied, type SecretAccess } from '../root-keys/index.js';
+import { type CallContext, callerAuditEntry, denied, type SecretAccess } from '../root-keys/index.js';
 import type { Store } from '../store/index.js';
 
 export type SecretOperation =
@@ -95,13 +95,5 @@ export function entry(
   path: string,
   data: Record<string, unknown>,
 ): AuditInput {
-  return {
-    workspaceId: ctx.principal.workspaceId,
-    actor: ctx.principal.rootKeyId,
-    ip: ctx.ip,
-    action,
-    targetType: 'secret',
-    targetId: path,
-    data,
-  };
+  return callerAuditEntry(ctx, { type: 'secret', id: path }, action, data);
 }

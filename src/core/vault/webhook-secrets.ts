@@ -1,5 +1,5 @@
 import type { RandomSource } from '../crypto/index.js';
-import type { StoreOps } from '../store/index.js';
+import type { SealedWebhookSecret, StoreOps } from '../store/index.js';
 import { type MasterKey, openCredential, SealOpenError, sealCredential } from './envelope.js';
 
 /** What a sealed signing secret is bound to: its workspace and endpoint. */
@@ -44,11 +44,13 @@ export async function sealPlaintextWebhookSecrets(tx: StoreOps, box: WebhookSecr
 }
 
 /**
- * Re-seals every signing secret from `current` to `next` (part of the master-key rotation's
- * transaction). A secret that `current` cannot open stops the rotation with nothing changed.
+ * Re-seals the signing secrets listed (all of them: `tx.listSealedWebhookSecrets()`) from
+ * `current` to `next`, as part of the master-key rotation's transaction. A secret that
+ * `current` cannot open stops the rotation with nothing changed.
  */
 export async function resealWebhookSecrets(
   tx: StoreOps,
+  secrets: readonly SealedWebhookSecret[],
   current: MasterKey,
   next: MasterKey,
   random: RandomSource,
@@ -57,7 +59,7 @@ export async function resealWebhookSecrets(
   const from = new WebhookSecretBox(current, random);
   const to = new WebhookSecretBox(next, random);
   let done = 0;
-  for (const w of await tx.listSealedWebhookSecrets()) {
+  for (const w of secrets) {
     let secret: string;
     try {
       secret = isPlaintext(w.sealedSecret) ? w.sealedSecret : from.open(w.workspaceId, w.id, w.sealedSecret);

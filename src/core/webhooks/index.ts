@@ -22,4 +22,10 @@ export {
 } from './sender.js';
 export { newWebhookSecret, SECRET_PREFIX, signWebhook, webhookHeaders } from './signature.js';
 export { checkTargetUrl, isPrivateAddress, MAX_URL_LENGTH } from './target-url.js';
-export { type CreatedWebhook, redactUrl, type WebhookOptions, Webhooks } from './webhooks.js';
+export {
+  type CreatedWebhook,
+  redactUrl,
+  type WebhookOptions,
+  Webhooks,
+  webhookAuditEntry,
+} from './webhooks.js';

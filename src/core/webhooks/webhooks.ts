@@ -3,7 +3,7 @@ import type { Clock } from '../clock/index.js';
 import type { RandomSource } from '../crypto/index.js';
 import { invalid, notFound } from '../errors/index.js';
 import { newId } from '../ids/index.js';
-import { type CallContext, denied } from '../root-keys/index.js';
+import { type CallContext, callerAuditEntry, denied } from '../root-keys/index.js';
 import type {
   DeliveryStatus,
   PageRequest,
@@ -44,6 +44,16 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** The audit entry of a change to an endpoint, by the caller: never its signing secret. */
+export function webhookAuditEntry(
+  ctx: CallContext,
+  action: string,
+  id: string,
+  data: Record<string, unknown>,
+): AuditInput {
+  return callerAuditEntry(ctx, { type: 'webhook', id }, action, data);
+}
+
 /**
  * Webhook endpoints and their delivery log. Every root-key call needs `webhooks.write`; a
  * webhook of another workspace is a 404 before any permission check.
@@ -57,23 +67,6 @@ export class Webhooks {
     private readonly box: WebhookSecretBox,
     private readonly opts: WebhookOptions,
   ) {}
-
-  private auditEntry(
-    ctx: CallContext,
-    action: string,
-    id: string,
-    data: Record<string, unknown>,
-  ): AuditInput {
-    return {
-      workspaceId: ctx.principal.workspaceId,
-      actor: ctx.principal.rootKeyId,
-      ip: ctx.ip,
-      action,
-      targetType: 'webhook',
-      targetId: id,
-      data,
-    };
-  }
 
   private async load(tx: StoreOps, ctx: CallContext, id: string): Promise<WebhookRecord> {
     const webhook = await tx.getWebhook(ctx.principal.workspaceId, id);
@@ -105,7 +98,7 @@ export class Webhooks {
       // The secret stays out of the audit log: it is a credential.
       await this.audit.append(
         tx,
-        this.auditEntry(ctx, 'webhook.created', record.id, { url: redactUrl(record.url), events }),
+        webhookAuditEntry(ctx, 'webhook.created', record.id, { url: redactUrl(record.url), events }),
       );
     });
     return { record, secret };
@@ -127,7 +120,10 @@ export class Webhooks {
       await tx.deleteWebhook(ctx.principal.workspaceId, id);
       await this.audit.append(
         tx,
-        this.auditEntry(ctx, 'webhook.deleted', id, { url: redactUrl(webhook.url), events: webhook.events }),
+        webhookAuditEntry(ctx, 'webhook.deleted', id, {
+          url: redactUrl(webhook.url),
+          events: webhook.events,
+        }),
       );
     });
   }
@@ -156,7 +152,7 @@ export class Webhooks {
       await tx.scheduleRedelivery(ctx.principal.workspaceId, id, deliveryId, now);
       await this.audit.append(
         tx,
-        this.auditEntry(ctx, 'webhook.redelivered', id, {
+        webhookAuditEntry(ctx, 'webhook.redelivered', id, {
           deliveryId,
           eventId: delivery.eventId,
           eventType: delivery.eventType,

@@ -72,6 +72,18 @@ describe('Verifier', () => {
     expect(store.lookups).toBe(1);
   });
 
+  it('answers a cached key synchronously and a store read with a promise', async () => {
+    const { key } = await issue();
+    const first = verifier.verify(principal, { key });
+    expect(first).toBeInstanceOf(Promise);
+    expect((await first).code).toBe('VALID');
+    const cached = verifier.verify(principal, { key });
+    expect(cached).not.toBeInstanceOf(Promise);
+    expect((cached as Awaited<typeof cached>).code).toBe('VALID');
+    // Bad input on the synchronous path is thrown, not answered.
+    expect(() => verifier.verify(principal, { key, ip: 'not an ip' })).toThrow(/IPv4 or IPv6/);
+  });
+
   it('remembers an unknown key only for the negative TTL', async () => {
     const unknown = generateKey('kw', secureRandom).key;
     expect((await verifier.verify(principal, { key: unknown })).code).toBe('NOT_FOUND');

@@ -146,15 +146,31 @@ export class Verifier {
   /** Counters for the metrics endpoint: plain increments here, read when scraped. */
   readonly stats = new VerificationStats();
 
-  async verify(principal: Principal, req: VerifyRequest): Promise<VerifyResult> {
+  /**
+   * Verifies a key. A key decided from the cache alone (no credits; no rate limits, or
+   * in-process ones) is answered synchronously, as a plain result: a promise would cost a
+   * tenth of such a verification. Anything that needs the store or Redis answers a promise.
+   * `await` takes either; bad input throws (synchronously, or as a rejection on the async path).
+   */
+  verify(principal: Principal, req: VerifyRequest): VerifyResult | Promise<VerifyResult> {
     // One clock read times the verification and gives the time the cache, the expiry check and
     // the usage event use: on some virtual machines a clock read costs a tenth of a verification.
     const started = performance.now();
     const now = this.clock.nowAt(started);
-    // A cached key without credits (and without limits, or with in-process ones) is decided
-    // synchronously: the one promise of a verification is then this function's own.
     const decided = this.decide(principal, req, now);
-    const result = decided instanceof Promise ? await decided : decided;
+    if (decided instanceof Promise)
+      return decided.then((result) => this.finish(principal, req, started, now, result));
+    return this.finish(principal, req, started, now, decided);
+  }
+
+  /** Counts the verification and records its usage event. */
+  private finish(
+    principal: Principal,
+    req: VerifyRequest,
+    started: number,
+    now: number,
+    result: VerifyResult,
+  ): VerifyResult {
     const latencyUs = Math.round((performance.now() - started) * 1000);
     this.stats.count(result.code, latencyUs);
     const usage = this.usage;

@@ -1,6 +1,7 @@
 // The server side of the HTTP benchmarks, run as a child process of run.js (never in the process
 // running autocannon): `node bench/http-server.js baseline|keyward|join [options JSON]`.
 //   baseline  a plain Fastify hello world
+//   schema    a Fastify route with Keyward's verify schemas and request id, doing no work
 //   keyward   Keyward on a bootstrapped store, with the keys named in `options.keys`
 //   join      Keyward on a store another process bootstrapped (a second node)
 // `options.env` is the whole Keyward environment (KEYWARD_DATABASE_URL, KEYWARD_REDIS_URL, …).
@@ -17,6 +18,39 @@ async function baseline() {
   // A plain Fastify hello world: default JSON body parser, no schema, no hooks, no logger.
   const app = Fastify();
   app.post('/', async () => ({ hello: 'world' }));
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return { app, info: {}, dispose: async () => {} };
+}
+
+/**
+ * A Fastify route shaped like Keyward's verification, doing none of its work: Keyward's request
+ * id hook, body validator and the verify request and response schemas, answering a fixed body
+ * of the same size. Between the hello world and Keyward, for bench/http-breakdown.js.
+ */
+async function schema() {
+  const [{ idSequence }, { VerifyBody, VerifyResponse }, { validatorCompiler }] = await Promise.all([
+    import('../dist/core/ids/index.js'),
+    import('../dist/http/schemas/keys.js'),
+    import('../dist/http/validation.js'),
+  ]);
+  const app = Fastify({ logger: false, genReqId: idSequence('request'), requestIdHeader: false });
+  app.setValidatorCompiler(validatorCompiler());
+  app.addHook('onRequest', (req, reply, done) => {
+    reply.header('x-request-id', req.id);
+    done();
+  });
+  const answer = {
+    valid: true,
+    code: 'VALID',
+    keyId: 'key_00000000000000000000',
+    keyspaceId: 'ks_00000000000000000000',
+    ownerId: null,
+    name: null,
+    meta: {},
+    scopes: [],
+    expiresAt: null,
+  };
+  app.post('/', { schema: { body: VerifyBody, response: { 200: VerifyResponse } } }, () => answer);
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { app, info: {}, dispose: async () => {} };
 }
@@ -41,9 +75,9 @@ async function join(options) {
 }
 
 const which = process.argv[2];
-const MODES = { baseline, keyward, join };
+const MODES = { baseline, schema, keyward, join };
 if (!Object.hasOwn(MODES, which)) {
-  console.error('usage: node bench/http-server.js baseline|keyward|join [options JSON]');
+  console.error('usage: node bench/http-server.js baseline|schema|keyward|join [options JSON]');
   process.exit(2);
 }
 if (!process.send) {

@@ -189,6 +189,22 @@ describe('UsageRecorder', () => {
     expect(ids).toEqual([...ids].sort().reverse());
   });
 
+  it('hands on every field of every event as recorded, across full and partial batches', async () => {
+    const r = recorder({ batchSize: 2 });
+    const seen: UsageEvent[] = [];
+    r.onFlushed((batch) => seen.push(...batch));
+    const recorded = [
+      event(),
+      event({ keyId: null, keyspaceId: null, code: 'NOT_FOUND', ip: null, resource: null }),
+      event({ at: T0 + 1, origin: 'https://app.example.com', latencyUs: 0, code: 'RATE_LIMITED' }),
+    ];
+    for (const e of recorded) r.record({ ...e });
+
+    await r.flush();
+
+    expect(seen).toEqual(recorded);
+  });
+
   it('tells feed listeners about each batch once it is committed', async () => {
     const r = recorder();
     const seen: (readonly UsageEvent[])[] = [];

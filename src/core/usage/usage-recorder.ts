@@ -42,6 +42,58 @@ export interface UsageRecorderHooks {
   onDropped?(count: number, reason: DropReason): void;
 }
 
+/**
+ * Recorded events waiting for their batch to be written, field by field. A queue of event
+ * objects is what a collector has to copy and promote while they wait: with the queue full,
+ * that made recording cost as much as the verification itself. Columns are a handful of arrays
+ * per batch (numbers unboxed), and the batch's event objects are built only when it is written.
+ */
+class EventColumns {
+  readonly at: number[] = [];
+  readonly keyId: (string | null)[] = [];
+  readonly keyspaceId: (string | null)[] = [];
+  readonly workspaceId: string[] = [];
+  readonly code: UsageEvent['code'][] = [];
+  readonly ip: (string | null)[] = [];
+  readonly origin: (string | null)[] = [];
+  readonly resource: (string | null)[] = [];
+  readonly latencyUs: number[] = [];
+
+  get length(): number {
+    return this.at.length;
+  }
+
+  push(e: UsageEvent): void {
+    this.at.push(e.at);
+    this.keyId.push(e.keyId);
+    this.keyspaceId.push(e.keyspaceId);
+    this.workspaceId.push(e.workspaceId);
+    this.code.push(e.code);
+    this.ip.push(e.ip);
+    this.origin.push(e.origin);
+    this.resource.push(e.resource);
+    this.latencyUs.push(e.latencyUs);
+  }
+
+  events(): UsageEvent[] {
+    const out: UsageEvent[] = new Array(this.length);
+    for (let i = 0; i < out.length; i++) {
+      out[i] = {
+        at: this.at[i] as number,
+        keyId: this.keyId[i] as string | null,
+        keyspaceId: this.keyspaceId[i] as string | null,
+        workspaceId: this.workspaceId[i] as string,
+        code: this.code[i] as UsageEvent['code'],
+        ip: this.ip[i] as string | null,
+        origin: this.origin[i] as string | null,
+        resource: this.resource[i] as string | null,
+        latencyUs: this.latencyUs[i] as number,
+      };
+    }
+    return out;
+  }
+}
+
 /** A batch on its way to the store, with its failed attempts so far. */
 interface Batch extends UsageBatch {
   readonly events: UsageEvent[];
@@ -123,9 +175,9 @@ export class UsageRecorder implements UsageSink, UsageFeed {
   private readonly options: UsageRecorderOptions;
   private readonly listeners: ((batch: readonly UsageEvent[]) => void)[] = [];
   /** Events not yet in a batch, oldest first. */
-  private open: UsageEvent[] = [];
+  private open = new EventColumns();
   /** Full (or timer-sealed) batches waiting for the store, oldest first. */
-  private readonly sealed: UsageEvent[][] = [];
+  private readonly sealed: EventColumns[] = [];
   /** The batch being written, or waiting for its next attempt. */
   private head: Batch | null = null;
   private draining: Promise<void> | null = null;
@@ -173,7 +225,7 @@ export class UsageRecorder implements UsageSink, UsageFeed {
     this.open.push(event);
     if (this.open.length >= this.options.batchSize) {
       this.sealed.push(this.open);
-      this.open = [];
+      this.open = new EventColumns();
       // Not inline: the flush starts after the verification that filled the batch has answered.
       queueMicrotask(() => this.kick());
     }
@@ -223,7 +275,7 @@ export class UsageRecorder implements UsageSink, UsageFeed {
     this.closed = true;
     const left = this.depth;
     if (left > 0) {
-      this.open = [];
+      this.open = new EventColumns();
       this.sealed.length = 0;
       this.head = null;
       this.depth = 0;
@@ -236,7 +288,7 @@ export class UsageRecorder implements UsageSink, UsageFeed {
   private seal(): void {
     if (this.open.length === 0) return;
     this.sealed.push(this.open);
-    this.open = [];
+    this.open = new EventColumns();
   }
 
   private kick(): Promise<void> {
@@ -254,7 +306,7 @@ export class UsageRecorder implements UsageSink, UsageFeed {
       if (this.head === null) {
         const next = this.sealed.shift();
         if (!next) return;
-        this.head = this.prepare(next);
+        this.head = this.prepare(next.events());
       }
       if (this.clock.now() < this.retryAt) return;
       await this.write(this.head);

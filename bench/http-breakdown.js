@@ -10,7 +10,7 @@
 //   Keyward, defaults also the per-root-key limit (KEYWARD_ROOT_KEY_RATE_LIMIT, on by default)
 import { parseArgs } from 'node:util';
 import { serverEnv } from './backing.js';
-import { loadWarnings, measureAlternating, startServer } from './http-load.js';
+import { loadWarnings, measureAlternating, SERVER_NODE_FLAGS, startServer } from './http-load.js';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const LOAD = args.quick
@@ -62,7 +62,7 @@ try {
   const results = await measureAlternating(targets, LOAD);
   const base = results[0];
   console.log(
-    `\nHTTP verification, step by step (${LOAD.connections} connections; ${new Date().toISOString()})\n`,
+    `\nHTTP verification, step by step (${LOAD.connections} connections; every server with ${SERVER_NODE_FLAGS.join(' ') || 'no Node.js flags'}; ${new Date().toISOString()})\n`,
   );
   console.log('| Step | req/s | vs hello world | p99 ms | server CPU µs/request | added by the step |');
   console.log('|:--|--:|--:|--:|--:|--:|');

@@ -1,11 +1,23 @@
 // The client side of the HTTP benchmarks: starts the server children and drives them with autocannon.
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { percentile } from './stats.js';
 
 const SERVER = new URL('./http-server.js', import.meta.url);
+
+/**
+ * The Node.js flags `npm start` gives the server (package.json), given here to every server
+ * process, the hello world's included: the servers run as Keyward is run, and both sides of a
+ * ratio alike.
+ */
+export const SERVER_NODE_FLAGS = (() => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const words = pkg.scripts.start.split(/\s+/);
+  return words.slice(1, words.indexOf('bin/keyward.js')).filter((w) => w.startsWith('--'));
+})();
 
 /**
  * Starts `bench/http-server.js <which> [options]` and resolves with its ready message, `cpu()`,
@@ -25,7 +37,10 @@ export async function startServer(which, opts = {}) {
 }
 
 async function startOnce(which, { profileDir, options } = {}) {
-  const execArgv = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+  const execArgv = [
+    ...SERVER_NODE_FLAGS,
+    ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+  ];
   const args = options ? [which, JSON.stringify(options)] : [which];
   const child = fork(SERVER, args, { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = once(child, 'exit');

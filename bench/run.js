@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DATABASE_URL, probePostgres, probeRedis, REDIS_URL, safeUrl, serverEnv } from './backing.js';
 import { runEnginesBench } from './engines.js';
-import { loadWarnings, measureAlternating, startServer } from './http-load.js';
+import { loadWarnings, measureAlternating, SERVER_NODE_FLAGS, startServer } from './http-load.js';
 import { LIMITS, runLimitsBench } from './limits.js';
 import { runPropagationBench } from './propagation.js';
 import { runRedisLimiterBench } from './redis-limiter.js';
@@ -224,7 +224,7 @@ if (selected.has('http')) {
     1,
   );
   notes.push(
-    `http baseline: plain Fastify hello world (POST /, JSON body); each server in its own child process, ${LOAD.connections} connections, ${LOAD.warmupSeconds} s warm-up each, then ${LOAD.slices * LOAD.sliceSeconds} s measured each in ${LOAD.slices} alternating slices of ${LOAD.sliceSeconds} s`,
+    `http baseline: plain Fastify hello world (POST /, JSON body); each server in its own child process, run with npm start's Node.js flags (${SERVER_NODE_FLAGS.join(' ') || 'none'}), the hello world too; ${LOAD.connections} connections, ${LOAD.warmupSeconds} s warm-up each, then ${LOAD.slices * LOAD.sliceSeconds} s measured each in ${LOAD.slices} alternating slices of ${LOAD.sliceSeconds} s`,
     `server CPU per request is a cross-check, not a goal: when the throughput ratio and the CPU ratio disagree a lot, something else was using the CPUs`,
     `http load generator (autocannon, one process) CPU per request: ${fmt(h.keyward.clientCpuPerRequestUs, 1)} µs against Keyward, ${fmt(h.baseline.clientCpuPerRequestUs, 1)} µs against the baseline (on 2 cores, a client needing about as much CPU per request as the server bounds the figure)`,
     ...loadWarnings([

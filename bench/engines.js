@@ -4,7 +4,7 @@
 // alternating slices of one run.
 import { join } from 'node:path';
 import { createSchema, newMasterKey, REDIS_URL, serverEnv } from './backing.js';
-import { loadWarnings, measureAlternating, startServer } from './http-load.js';
+import { loadWarnings, measureAlternating, startServer, verifyTarget } from './http-load.js';
 
 const VALID = '"valid":true';
 
@@ -13,16 +13,8 @@ const VALID = '"valid":true';
  * cheap for the load generator as it gets); `nextBody` builds one per request (cold: a fresh key
  * each time, which costs autocannon about 5 µs more per request, small beside a cache miss).
  */
-function verifyTarget(server, bodies, amount) {
-  return {
-    server,
-    url: `${server.url}/v1/keys/verify`,
-    method: 'POST',
-    headers: { authorization: `Bearer ${server.rootKey}`, 'content-type': 'application/json' },
-    ...bodies,
-    expect: VALID,
-    ...(amount ? { amount } : {}),
-  };
+function checkedTarget(server, bodies, amount) {
+  return verifyTarget(server, { ...bodies, expect: VALID, ...(amount ? { amount } : {}) });
 }
 
 /** Hands out each key once; past the end it sends a made-up key, which the run then reports. */
@@ -85,7 +77,7 @@ export async function runEnginesBench({ load, cold, pg, profileDir, log }) {
       const answer = await res.json();
       if (res.status !== 200 || answer.valid !== true)
         throw new Error(`${e.name}: verify answered ${res.status} ${JSON.stringify(answer)}`);
-      e.warm = targets.push(verifyTarget(e.server, { body: JSON.stringify({ key: e.server.key }) })) - 1;
+      e.warm = targets.push(checkedTarget(e.server, { body: JSON.stringify({ key: e.server.key }) })) - 1;
     }
     if (cold) {
       const total = cold.warmup + load.slices * cold.slice;
@@ -94,7 +86,7 @@ export async function runEnginesBench({ load, cold, pg, profileDir, log }) {
         const { keys } = await e.server.command({ cmd: 'clones', count: total });
         e.coldKeys = coldBodies(keys);
         e.cacheBefore = (await e.server.command({ cmd: 'cacheSize' })).cacheSize;
-        e.cold = targets.push(verifyTarget(e.server, { nextBody: e.coldKeys.body }, cold)) - 1;
+        e.cold = targets.push(checkedTarget(e.server, { nextBody: e.coldKeys.body }, cold)) - 1;
       }
     }
     log(

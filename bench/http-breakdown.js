@@ -10,7 +10,13 @@
 //   Keyward, defaults also the per-root-key limit (KEYWARD_ROOT_KEY_RATE_LIMIT, on by default)
 import { parseArgs } from 'node:util';
 import { serverEnv } from './backing.js';
-import { loadWarnings, measureAlternating, SERVER_NODE_FLAGS, startServer } from './http-load.js';
+import {
+  loadWarnings,
+  measureAlternating,
+  SERVER_NODE_FLAGS,
+  startServer,
+  verifyTarget,
+} from './http-load.js';
 
 const { values: args } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const LOAD = args.quick
@@ -34,14 +40,7 @@ try {
     servers.push(await startServer(step.which, step.env ? { options: { env: step.env } } : {}));
   const targets = STEPS.map((step, i) => {
     const server = servers[i];
-    if (step.which === 'keyward')
-      return {
-        server,
-        url: `${server.url}/v1/keys/verify`,
-        method: 'POST',
-        headers: { authorization: `Bearer ${server.rootKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ key: server.key }),
-      };
+    if (step.which === 'keyward') return verifyTarget(server, { body: JSON.stringify({ key: server.key }) });
     return {
       server,
       url: `${server.url}/`,

@@ -20,6 +20,23 @@ export const SERVER_NODE_FLAGS = (() => {
 })();
 
 /**
+ * A `POST /v1/keys/verify` target on a Keyward server that startServer started, authenticated
+ * with its root key; `fields` are the rest of the target: `body` (one fixed body), `nextBody`,
+ * `expect`, `amount`, `probes` (see Target).
+ * @param {{ url: string, rootKey: string }} server
+ * @param {Partial<Target>} fields
+ */
+export function verifyTarget(server, fields) {
+  return {
+    server,
+    url: `${server.url}/v1/keys/verify`,
+    method: 'POST',
+    headers: { authorization: `Bearer ${server.rootKey}`, 'content-type': 'application/json' },
+    ...fields,
+  };
+}
+
+/**
  * Starts `bench/http-server.js <which> [options]` and resolves with its ready message, `cpu()`,
  * `command()` and `stop()`. A server that exits before it is ready is started once more: on a
  * PostgreSQL shared with other test runs, Keyward's start-up migration check can fail when another

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { deleteRedisKeys, REDIS_URL, redisInfoCpu, serverEnv } from './backing.js';
-import { loadWarnings, measureAlternating, startServer } from './http-load.js';
+import { loadWarnings, measureAlternating, startServer, verifyTarget } from './http-load.js';
 
 const HIGH = 1_000_000_000;
 /** One limit; three limits: a second, a minute and an hour, as an API plan might set them. */
@@ -19,15 +19,11 @@ export const LIMITS = {
 };
 
 function target(server, name, probes) {
-  return {
+  return verifyTarget(server, {
     ...(probes ? { probes } : {}),
-    server,
-    url: `${server.url}/v1/keys/verify`,
-    method: 'POST',
-    headers: { authorization: `Bearer ${server.rootKey}`, 'content-type': 'application/json' },
     body: JSON.stringify({ key: server.keys[name].key }),
     expect: '"valid":true',
-  };
+  });
 }
 
 /**

@@ -6,7 +6,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DATABASE_URL, probePostgres, probeRedis, REDIS_URL, safeUrl, serverEnv } from './backing.js';
 import { runEnginesBench } from './engines.js';
-import { loadWarnings, measureAlternating, SERVER_NODE_FLAGS, startServer } from './http-load.js';
+import {
+  loadWarnings,
+  measureAlternating,
+  SERVER_NODE_FLAGS,
+  startServer,
+  verifyTarget,
+} from './http-load.js';
 import { LIMITS, runLimitsBench } from './limits.js';
 import { runPropagationBench } from './propagation.js';
 import { runRedisLimiterBench } from './redis-limiter.js';
@@ -177,23 +183,17 @@ if (selected.has('http')) {
       headers: { 'content-type': 'application/json' },
       body: '{"hello":"world"}',
     };
-    const verifyTarget = {
-      server,
-      url: `${server.url}/v1/keys/verify`,
-      method: 'POST',
-      headers: { authorization: `Bearer ${server.rootKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ key: server.key }),
-    };
-    for (const t of [helloTarget, verifyTarget]) {
+    const keywardTarget = verifyTarget(server, { body: JSON.stringify({ key: server.key }) });
+    for (const t of [helloTarget, keywardTarget]) {
       const res = await fetch(t.url, { method: t.method, headers: t.headers, body: t.body });
       const answer = await res.json();
-      if (res.status !== 200 || (t === verifyTarget && answer.valid !== true))
+      if (res.status !== 200 || (t === keywardTarget && answer.valid !== true))
         throw new Error(`${t.url} answered ${res.status} ${JSON.stringify(answer)}`);
     }
     log(
       `http: ${LOAD.warmupSeconds} s warm-up each, then ${LOAD.slices} alternating slices of ${LOAD.sliceSeconds} s each…`,
     );
-    const [baseline, keyward] = await measureAlternating([helloTarget, verifyTarget], LOAD);
+    const [baseline, keyward] = await measureAlternating([helloTarget, keywardTarget], LOAD);
     h = { baseline, keyward };
   } finally {
     await hello.stop();

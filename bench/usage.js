@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { serverEnv } from './backing.js';
-import { loadWarnings, measureAlternating, startServer } from './http-load.js';
+import { loadWarnings, measureAlternating, startServer, verifyTarget } from './http-load.js';
 
 /** Requests per second of run time the fixed-amount runs are sized for (about this machine's). */
 const PER_SECOND = 20_000;
@@ -81,18 +81,15 @@ export async function runUsageBench({ load, profileDir, log }) {
       if (answer.valid !== true) throw new Error(`verify answered ${JSON.stringify(answer)}`);
     }
     const [off, on] = servers;
-    const target = (server) => ({
-      server,
-      url: `${server.url}/v1/keys/verify`,
-      method: 'POST',
-      headers: { authorization: `Bearer ${server.rootKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ key: server.key }),
-      expect: '"valid":true',
-      // A fixed number of requests per run, not a duration: a timed autocannon run stops counting
-      // with its connections' last requests still in flight (served and recorded, never counted),
-      // so its count could not be compared with the usage totals.
-      amount: { warmup: PER_SECOND * load.warmupSeconds, slice: PER_SECOND * load.sliceSeconds },
-    });
+    const target = (server) =>
+      verifyTarget(server, {
+        body: JSON.stringify({ key: server.key }),
+        expect: '"valid":true',
+        // A fixed number of requests per run, not a duration: a timed autocannon run stops counting
+        // with its connections' last requests still in flight (served and recorded, never counted),
+        // so its count could not be compared with the usage totals.
+        amount: { warmup: PER_SECOND * load.warmupSeconds, slice: PER_SECOND * load.sliceSeconds },
+      });
     log(
       `usage: ${(PER_SECOND * load.warmupSeconds).toLocaleString('en-US')} requests of warm-up each, then ${load.slices} alternating slices of ${(PER_SECOND * load.sliceSeconds).toLocaleString('en-US')} requests…`,
     );

@@ -147,7 +147,7 @@ export const ConfigSchema = Type.Object({
     maximum: 60_000,
     default: 1_000,
     description:
-      'How often usage events are written, in ms (a batch of 1000 is written at once) (KEYWARD_USAGE_FLUSH_MS)',
+      'How often usage events are written, in ms (a batch of 5000 is written at once) (KEYWARD_USAGE_FLUSH_MS)',
   }),
   siem: Type.Optional(
     Type.String({

@@ -24,7 +24,10 @@ export interface UsageRecorderOptions {
 }
 
 export const DEFAULT_USAGE_RECORDER_OPTIONS: UsageRecorderOptions = {
-  batchSize: 1000,
+  // Not 1000: each transaction rewrites every index page it touches (usage_events_by_key has
+  // pages per key), so five times the events per transaction store each event for a third (one
+  // key) to a half (1,000 keys) less CPU: bench/usage-writes.js, docs/benchmarks.md.
+  batchSize: 5000,
   flushIntervalMs: 1000,
   maxQueued: 100_000,
   maxAttempts: 5,

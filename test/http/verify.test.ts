@@ -360,3 +360,52 @@ describe('POST /v1/keys/verify', () => {
     });
   });
 });
+
+describe('request logging of verifications', () => {
+  const requestLines = (lines: string[]) =>
+    lines
+      .map((l) => JSON.parse(l) as { msg?: string; req?: { url?: string }; reqId?: string })
+      .filter((l) => l.msg === 'incoming request' || l.msg === 'request completed');
+
+  it('at the default level logs management calls but not each verification (its usage event records it)', async () => {
+    const lines: string[] = [];
+    const h = await harness({ logLines: lines });
+    try {
+      const ks = await createKeyspace(h);
+      const { key } = await createKey(h, ks.id);
+      const before = requestLines(lines).length;
+      expect(before).toBeGreaterThanOrEqual(4);
+      const valid = await verify(h, { key });
+      expect(valid.code).toBe('VALID');
+      const notFound = await verify(h, { key: forgeKey('kw') });
+      expect(notFound.code).toBe('NOT_FOUND');
+      expect(requestLines(lines)).toHaveLength(before);
+      // A failing verification request is still a 4xx answered with a problem, and not logged at info.
+      const bad = await h.call('POST', '/v1/keys/verify', { key: 42 });
+      expectProblem(bad, 400, 'VALIDATION_FAILED');
+      expect(requestLines(lines)).toHaveLength(before);
+      await h.call('GET', '/v1/keyspaces');
+      expect(requestLines(lines)).toHaveLength(before + 2);
+      // The key itself never reaches a log line.
+      expect(lines.join('\n')).not.toContain(key);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('at debug logs each verification too', async () => {
+    const lines: string[] = [];
+    const h = await harness({ logLines: lines, logLevel: 'debug' });
+    try {
+      const ks = await createKeyspace(h);
+      const { key } = await createKey(h, ks.id);
+      const before = requestLines(lines).length;
+      await verify(h, { key });
+      const after = requestLines(lines).slice(before);
+      expect(after.map((l) => l.msg)).toEqual(['incoming request', 'request completed']);
+      expect(lines.join('\n')).not.toContain(key);
+    } finally {
+      await h.close();
+    }
+  });
+});

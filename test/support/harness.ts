@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
+import { pino } from 'pino';
 import { ManualClock } from '../../src/core/clock/index.js';
 import { MemoryStore, type Store } from '../../src/core/store/index.js';
 import { buildApp } from '../../src/http/app.js';
@@ -31,15 +32,27 @@ export interface Harness {
  * A Keyward app on a real engine (SQLite in a temp directory by default, or the memory store),
  * with a frozen clock, driven through `app.inject()`.
  */
-export async function harness(opts: { store?: 'sqlite' | 'memory'; now?: number } = {}): Promise<Harness> {
+export async function harness(
+  opts: {
+    store?: 'sqlite' | 'memory';
+    now?: number;
+    /** Log lines (pino JSON) are appended here, at `logLevel` (default `info`). */
+    logLines?: string[];
+    logLevel?: string;
+  } = {},
+): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyward-test-'));
-  const config = loadConfig({ data: dataDir }, {});
+  const config = loadConfig({ data: dataDir }, opts.logLevel ? { KEYWARD_LOG_LEVEL: opts.logLevel } : {});
+  const lines = opts.logLines;
+  const logger = lines
+    ? pino({ level: config.logLevel }, { write: (line: string) => void lines.push(line) })
+    : undefined;
   const clock = new ManualClock(opts.now ?? Date.UTC(2026, 0, 15, 12, 0, 0));
   const store: Store | undefined = opts.store === 'memory' ? new MemoryStore() : undefined;
   const services = await buildServices(config, { clock, ...(store ? { store } : {}) });
   const boot = await services.workspaces.bootstrap();
   if (!boot) throw new Error('bootstrap did not run on an empty store');
-  const app = await buildApp(services);
+  const app = await buildApp(services, logger ? { logger } : {});
   return {
     app,
     services,

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from 'typebox';
 import { toIso, toIsoOrNull } from '../../core/clock/index.js';
 import type { VerifyResult } from '../../core/verification/index.js';
+import type { Config } from '../../server/config.js';
 import type { Services } from '../../server/services.js';
 import { errors } from '../schemas/common.js';
 import { VerifyBody, VerifyResponse } from '../schemas/keys.js';
@@ -34,11 +35,22 @@ export function verifyView(r: VerifyResult): VerifyView {
   return view;
 }
 
+/**
+ * The verification route's log level. Every verification is already a usage event (who, when,
+ * from where, with what outcome), so at the default `info` it does not also log the two request
+ * lines Fastify writes for every call — at full load that would be tens of thousands of lines a
+ * second. `debug` and `trace` still log them; errors are logged at every level.
+ */
+export function verifyLogLevel(configured: Config['logLevel']): Config['logLevel'] {
+  return configured === 'info' ? 'warn' : configured;
+}
+
 export function verifyRoutes(services: Services): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.post(
       '/v1/keys/verify',
       {
+        logLevel: verifyLogLevel(services.config.logLevel),
         schema: {
           tags: ['verification'],
           security: [{ rootKey: [] }],

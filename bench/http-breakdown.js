@@ -5,7 +5,10 @@
 //   hello world       plain Fastify, POST / answering {"hello":"world"} (the baseline)
 //   verify schemas    Fastify with Keyward's request id, validator and verify request/response
 //                     schemas, answering a fixed body of the same size: the framework's share
-//   Keyward, no usage Keyward's POST /v1/keys/verify on a cached key, usage recording off
+//   Keyward, no logger, no usage
+//                     Keyward's POST /v1/keys/verify on a cached key, usage recording off, and
+//                     the app built without a logger
+//   Keyward, no usage the same with `npm start`'s logger (to /dev/null)
 //   Keyward           the same with usage recording on (bench/run.js's target)
 //   Keyward, defaults also the per-root-key limit (KEYWARD_ROOT_KEY_RATE_LIMIT, on by default)
 import { parseArgs } from 'node:util';
@@ -28,6 +31,12 @@ const log = (line) => process.stderr.write(`${line}\n`);
 const STEPS = [
   { name: 'hello world', which: 'baseline' },
   { name: 'verify schemas', which: 'schema' },
+  {
+    name: 'Keyward, no logger, no usage',
+    which: 'keyward',
+    env: serverEnv({ KEYWARD_USAGE_RECORDING: 'off' }),
+    logger: false,
+  },
   { name: 'Keyward, no usage', which: 'keyward', env: serverEnv({ KEYWARD_USAGE_RECORDING: 'off' }) },
   { name: 'Keyward', which: 'keyward', env: serverEnv() },
   { name: 'Keyward, defaults', which: 'keyward', env: {} },
@@ -37,7 +46,9 @@ log(`http-breakdown: starting ${STEPS.length} servers…`);
 const servers = [];
 try {
   for (const step of STEPS)
-    servers.push(await startServer(step.which, step.env ? { options: { env: step.env } } : {}));
+    servers.push(
+      await startServer(step.which, step.env ? { options: { env: step.env, logger: step.logger } } : {}),
+    );
   const targets = STEPS.map((step, i) => {
     const server = servers[i];
     if (step.which === 'keyward') return verifyTarget(server, { body: JSON.stringify({ key: server.key }) });

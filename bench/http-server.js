@@ -2,15 +2,18 @@
 // running autocannon): `node bench/http-server.js baseline|keyward|join [options JSON]`.
 //   baseline  a plain Fastify hello world
 //   schema    a Fastify route with Keyward's verify schemas and request id, doing no work
-//   keyward   Keyward on a bootstrapped store, with the keys named in `options.keys`
-//   join      Keyward on a store another process bootstrapped (a second node)
+//   keyward   Keyward on a bootstrapped store, with the keys named in `options.keys`, logging
+//             as `npm start` does (to /dev/null; `options.logger: false` for none)
+//   join      Keyward on a store another process bootstrapped (a second node), logging alike
 // `options.env` is the whole Keyward environment (KEYWARD_DATABASE_URL, KEYWARD_REDIS_URL, …).
 // Reports `{ ready, port, ... }` over IPC once listening, then answers: `cpu` (its CPU time so
 // far), `{ cmd: 'keys', count, input }` (creates keys through the service), `{ cmd: 'clones',
 // count }` (inserts valid keys in bulk, bench/bulk-keys.js), `{ cmd: 'cacheSize' }`, and exits
 // cleanly on `stop` (so that `--cpu-prof` can write its profile).
 import Fastify from 'fastify';
+import { pino } from 'pino';
 import { buildApp } from '../dist/http/app.js';
+import { serverLogger } from '../dist/server/start.js';
 import { insertKeyClones } from './bulk-keys.js';
 import { createFixture, openServices } from './fixture.js';
 
@@ -55,9 +58,19 @@ async function schema() {
   return { app, info: {}, dispose: async () => {} };
 }
 
+/**
+ * `npm start`'s logger (bin/keyward.js serve), at the configured level, writing to /dev/null
+ * instead of stdout; `options.logger: false` builds the app without one.
+ */
+function logger(services, options) {
+  return options.logger === false
+    ? {}
+    : { logger: serverLogger(services.config, pino.destination('/dev/null')) };
+}
+
 async function keyward(options) {
   const fx = await createFixture({ env: options.env, keys: options.keys });
-  const app = await buildApp(fx.services);
+  const app = await buildApp(fx.services, logger(fx.services, options));
   await app.listen({ port: 0, host: '127.0.0.1' });
   return {
     app,
@@ -69,7 +82,7 @@ async function keyward(options) {
 
 async function join(options) {
   const node = await openServices(options.env);
-  const app = await buildApp(node.services);
+  const app = await buildApp(node.services, logger(node.services, options));
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { app, fx: { services: node.services }, info: {}, dispose: () => node.dispose() };
 }

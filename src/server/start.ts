@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import { buildApp } from '../http/app.js';
 import { logSerializers } from '../http/log.js';
 import { type Config, type ConfigFlags, loadConfig } from './config.js';
@@ -12,6 +12,21 @@ export interface RunningServer {
 }
 
 /**
+ * The server's logger: JSON lines on stdout (or `destination`) at `KEYWARD_LOG_LEVEL`.
+ * The benchmarks' servers use it too, so that they log what `npm start` logs.
+ */
+export function serverLogger(config: Config, destination?: DestinationStream): Logger {
+  const options = {
+    level: config.logLevel,
+    // Never log credentials, even if a future log call passes headers along.
+    redact: ['req.headers.authorization', 'headers.authorization', '*.key', 'key'],
+    // A key in a URL or an error message is redacted too.
+    serializers: logSerializers,
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+/**
  * Starts the server: config → services → bootstrap → HTTP. On an empty store the bootstrap
  * root key is printed once on stdout, on a line of its own starting with `root key: `.
  */
@@ -21,13 +36,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const config: Config = loadConfig(flags);
   if (!config.databaseUrl) mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const logger = pino({
-    level: config.logLevel,
-    // Never log credentials, even if a future log call passes headers along.
-    redact: ['req.headers.authorization', 'headers.authorization', '*.key', 'key'],
-    // A key in a URL or an error message is redacted too.
-    serializers: logSerializers,
-  });
+  const logger = serverLogger(config);
   const services = await buildServices(config, { logger });
   const bootstrapped = await services.workspaces.bootstrap();
   if (bootstrapped) {

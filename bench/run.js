@@ -4,6 +4,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { DEFAULT_USAGE_RECORDER_OPTIONS as USAGE_DEFAULTS } from '../dist/core/usage/index.js';
 import { DATABASE_URL, probePostgres, probeRedis, REDIS_URL, safeUrl, serverEnv } from './backing.js';
 import { runEnginesBench } from './engines.js';
 import {
@@ -409,7 +410,7 @@ if (selected.has('usage')) {
     yes(lostMet),
   ]);
   notes.push(
-    `usage: two Keyward servers on SQLite, KEYWARD_USAGE_RECORDING=on vs off (defaults otherwise: flush every 1,000 ms or 1,000 events, queue limit 100,000), two alert rules on each (threshold on failures, 1,000,000 per 60 s; new_ip; action notify), one cached key; ${LOAD.connections} connections, ${LOAD.slices} alternating slices of a fixed ${fmt(20_000 * LOAD.sliceSeconds, 0)} requests after ${fmt(20_000 * LOAD.warmupSeconds, 0)} of warm-up (fixed amounts, so that autocannon's count is exact)`,
+    `usage: two Keyward servers on SQLite, KEYWARD_USAGE_RECORDING=on vs off (defaults otherwise: flush every ${fmt(USAGE_DEFAULTS.flushIntervalMs, 0)} ms or ${fmt(USAGE_DEFAULTS.batchSize, 0)} events, queue limit ${fmt(USAGE_DEFAULTS.maxQueued, 0)}), two alert rules on each (threshold on failures, 1,000,000 per 60 s; new_ip; action notify), one cached key; ${LOAD.connections} connections, ${LOAD.slices} alternating slices of a fixed ${fmt(20_000 * LOAD.sliceSeconds, 0)} requests after ${fmt(20_000 * LOAD.warmupSeconds, 0)} of warm-up (fixed amounts, so that autocannon's count is exact)`,
     `usage, lost events: keyward_usage_events_dropped_total ${fmt(u.dropped, 0)}; requests completed against the recording server ${fmt(u.sent, 0)} (1 check + autocannon's, warm-up included) vs sum of GET /v1/keys/{id}/usage totals after the flush ${fmt(u.used, 0)} (${u.used === u.sent ? 'equal' : `differ by ${fmt(u.sent - u.used, 0)}`}); server's keyward_verifications_total ${fmt(u.verifications, 0)}, events stored ${fmt(u.stored, 0)}, queue depth right after the load ${fmt(u.queueAtEnd, 0)}, flush failures ${fmt(u.flushFailures, 0)}; lost ${fmt(lost, 0)}`,
     `usage cross-check, server CPU per request: ${fmt(u.on.cpuPerRequestUs, 1)} vs ${fmt(u.off.cpuPerRequestUs, 1)} µs = ${fmt(u.off.cpuPerRequestUs / u.on.cpuPerRequestUs, 2)}× in CPU terms (load generator ${fmt(u.on.clientCpuPerRequestUs, 1)} vs ${fmt(u.off.clientCpuPerRequestUs, 1)} µs); p50 ${fmt(u.on.p50, 2)} vs ${fmt(u.off.p50, 2)} ms, p99 ${fmt(u.on.p99, 2)} vs ${fmt(u.off.p99, 2)} ms`,
     ...u.warnings,

@@ -1,5 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { getPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
@@ -102,6 +102,24 @@ describe('SqliteUsageWriter: usage writes on a thread of their own', () => {
   const allEvents = (s: Store, keyId: string) => s.listUsageEvents(WS, keyId, { limit: 10_000 });
   const series = (s: Store, keyId: string, granularity: 'minute' | 'hour') =>
     s.usageSeries(WS, keyId, { granularity, from: T0 - HOUR, to: T0 + 12 * HOUR });
+
+  it.skipIf(process.platform !== 'linux')(
+    'writes at nice 10, below the threads that answer verifications, which keep their priority',
+    async () => {
+      // Field 19 of /proc/<pid>/task/<tid>/stat is the task's nice value.
+      const nices = () =>
+        readdirSync('/proc/self/task').map((tid) => {
+          const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+        });
+      const before = nices().filter((n) => n === 10).length;
+      const { r } = recorder(writer);
+      r.record(event(0));
+      expect(await r.flush()).toBe(true);
+      expect(nices().filter((n) => n === 10)).toHaveLength(before + 1);
+      expect(getPriority()).toBe(0);
+    },
+  );
 
   it('stores exactly what the store’s own transaction stores, from one thread started on demand', async () => {
     const memory = new MemoryStore();

@@ -18,6 +18,13 @@ export interface SqliteUsageWriterOptions {
   spawn?(source: string, options: WorkerOptions): Worker;
 }
 
+/**
+ * The writer thread's nice value (Linux; 0 is the process's own). Usage writes are background
+ * work: with 10 the scheduler gives the thread about a tenth of the share of the threads
+ * answering verifications when they compete for a core, and all of an idle one.
+ */
+const WRITER_NICE = 10;
+
 /** How long `close` lets the thread finish its batch and close its connection before ending it. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
@@ -84,7 +91,7 @@ export class SqliteUsageWriter implements UsageBatchWriter {
     const spawn = this.options.spawn ?? spawnWorker;
     const worker = spawn(USAGE_WORKER_SOURCE, {
       eval: true,
-      workerData: { driver, file: this.file, pragmas: SQLITE_PRAGMAS },
+      workerData: { driver, file: this.file, pragmas: SQLITE_PRAGMAS, nice: WRITER_NICE },
     });
     let crash: unknown;
     worker.on('message', (reply: WorkerReply) => {

@@ -107,6 +107,14 @@ export const USAGE_WORKER_SOURCE = `'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 
+// On Linux a thread is a task of its own and setpriority(0) is the calling thread's: this lowers
+// the writer thread alone, so that verifications (the main thread) come first on a busy CPU.
+if (workerData.nice > 0) {
+  try {
+    require('node:os').setPriority(workerData.nice);
+  } catch {}
+}
+
 let db = null;
 let st = null;
 

@@ -120,6 +120,9 @@ function cannon(opts, onResponse) {
  *   instead of a fixed duration (a cold-cache target has only so many fresh keys)
  * @property {Record<string, () => Promise<number>>} [probes] CPU time (µs so far) of other
  *   processes the target uses, e.g. Redis; reported per request like the server's
+ * @property {string} [pool] targets with the same pool (several processes of one server) are
+ *   measured each in turn and reported as one: a process runs at one of two speeds for its whole
+ *   life (docs/benchmarks.md), so one process per side makes a comparison of two draws
  */
 
 /** One autocannon run against `target`, collecting every response time and the server's CPU time. */
@@ -214,7 +217,15 @@ export async function measureAlternating(targets, load) {
       await slice(t, { seconds: load.sliceSeconds, amount: t.amount?.slice }, load.connections, acc[j]);
     }
   }
-  return acc.map((a, j) => {
+  // Targets sharing a `pool` are one result: their slices summed, their response times merged.
+  const pools = new Map();
+  for (const [j, t] of targets.entries()) {
+    const key = t.pool ?? j;
+    if (!pools.has(key)) pools.set(key, []);
+    pools.get(key).push(j);
+  }
+  return [...pools.values()].map((members) => {
+    const a = members.length === 1 ? acc[members[0]] : mergeSlices(members.map((j) => acc[j]));
     const sorted = a.times.subarray(0, a.count).sort();
     return {
       requestsPerSecond: a.count / a.seconds,
@@ -229,15 +240,52 @@ export async function measureAlternating(targets, load) {
       ok: a.count,
       /** Every response autocannon counted (any status), measured slices and warm-up apart. */
       responses: a.responses,
-      warmupResponses: warm[j].responses,
+      warmupResponses: members.reduce((n, m) => n + warm[m].responses, 0),
       seconds: a.seconds,
       non2xx: a.non2xx,
       errors: a.errors,
       timeouts: a.timeouts,
       unexpected: a.unexpected,
       statuses: a.statuses,
+      /** Each process of a pool on its own: requests per second and server CPU µs per request. */
+      members: members.map((m) => ({
+        requestsPerSecond: acc[m].count / acc[m].seconds,
+        cpuPerRequestUs: acc[m].cpuUs / Math.max(acc[m].responses, 1),
+      })),
     };
   });
+}
+
+/** Several targets' measured slices as one: counters summed, response times concatenated. */
+function mergeSlices(list) {
+  const count = list.reduce((n, a) => n + a.count, 0);
+  const times = new Float64Array(count);
+  let at = 0;
+  for (const a of list) {
+    times.set(a.times.subarray(0, a.count), at);
+    at += a.count;
+  }
+  const sum = (field) => list.reduce((n, a) => n + a[field], 0);
+  const statuses = {};
+  const probeUs = {};
+  for (const a of list) {
+    for (const [code, n] of Object.entries(a.statuses)) statuses[code] = (statuses[code] ?? 0) + n;
+    for (const [name, us] of Object.entries(a.probeUs)) probeUs[name] = (probeUs[name] ?? 0) + us;
+  }
+  return {
+    times,
+    count,
+    responses: sum('responses'),
+    cpuUs: sum('cpuUs'),
+    clientCpuUs: sum('clientCpuUs'),
+    probeUs,
+    seconds: sum('seconds'),
+    non2xx: sum('non2xx'),
+    errors: sum('errors'),
+    timeouts: sum('timeouts'),
+    unexpected: sum('unexpected'),
+    statuses,
+  };
 }
 
 /** One line per target with anything other than clean 2xx answers, for the notes. */

@@ -18,7 +18,11 @@ export class Workspaces {
 
   private async ensureIn(tx: StoreOps, name: string, actor: string): Promise<WorkspaceRecord> {
     const existing = await tx.getWorkspaceByName(name);
-    if (existing) return existing;
+    return existing ?? this.createIn(tx, name, actor);
+  }
+
+  /** Inserts the workspace (UniqueViolation when the name is taken) and audits it. */
+  private async createIn(tx: StoreOps, name: string, actor: string): Promise<WorkspaceRecord> {
     const ws: WorkspaceRecord = { id: newId('workspace', this.random), name, createdAt: this.clock.now() };
     await tx.insertWorkspace(ws);
     await this.audit.append(tx, {
@@ -43,7 +47,10 @@ export class Workspaces {
     try {
       return await this.store.transaction(async (tx) => {
         if ((await tx.countWorkspaces()) > 0) return null;
-        const workspace = await this.ensureIn(tx, DEFAULT_WORKSPACE, 'system');
+        // Created, never looked up: on PostgreSQL (read committed) a node starting at the same
+        // moment can commit between the count above and this statement, and reusing its
+        // workspace would mint a second bootstrap key. The insert fails on the name instead.
+        const workspace = await this.createIn(tx, DEFAULT_WORKSPACE, 'system');
         const { key } = await this.rootKeys.createIn(tx, {
           workspaceId: workspace.id,
           name: 'bootstrap',

@@ -173,7 +173,7 @@ if (selected.has('verify')) {
 }
 
 if (selected.has('http')) {
-  // Both servers run side by side, each in its own child process; only one is under load at a time.
+  // Every server runs in its own child process, all side by side; one is under load at a time.
   log(`http: starting ${HTTP_PROCESSES} Fastify hello world and ${HTTP_PROCESSES} Keyward servers…`);
   const started = [];
   let h;

@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
-import { pino } from 'pino';
 import { ManualClock } from '../../src/core/clock/index.js';
 import { MemoryStore, type Store } from '../../src/core/store/index.js';
 import { buildApp } from '../../src/http/app.js';
 import { loadConfig } from '../../src/server/config.js';
 import { buildServices, type Services } from '../../src/server/services.js';
+import { serverLogger } from '../../src/server/start.js';
 
 export interface Harness {
   app: FastifyInstance;
@@ -44,9 +44,8 @@ export async function harness(
   const dataDir = mkdtempSync(join(tmpdir(), 'keyward-test-'));
   const config = loadConfig({ data: dataDir }, opts.logLevel ? { KEYWARD_LOG_LEVEL: opts.logLevel } : {});
   const lines = opts.logLines;
-  const logger = lines
-    ? pino({ level: config.logLevel }, { write: (line: string) => void lines.push(line) })
-    : undefined;
+  // The server's own logger (its level, redaction and serializers), writing into `lines`.
+  const logger = lines ? serverLogger(config, { write: (line: string) => void lines.push(line) }) : undefined;
   const clock = new ManualClock(opts.now ?? Date.UTC(2026, 0, 15, 12, 0, 0));
   const store: Store | undefined = opts.store === 'memory' ? new MemoryStore() : undefined;
   const services = await buildServices(config, { clock, ...(store ? { store } : {}) });

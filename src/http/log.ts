@@ -1,4 +1,4 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { pino } from 'pino';
 import { scrubKeys, scrubKeyText } from '../core/keys/index.js';
 
@@ -22,3 +22,89 @@ export const logSerializers = {
     return scrubKeys(pino.stdSerializers.err(err));
   },
 };
+
+type Bindings = Parameters<FastifyBaseLogger['child']>[0];
+type ChildOptions = NonNullable<Parameters<FastifyBaseLogger['child']>[1]>;
+type Line = (...args: unknown[]) => void;
+
+const LEVEL_VALUES: Readonly<Record<string, number>> = pino.levels.values;
+
+/**
+ * A request's logger that becomes a real pino child (with the request id bound) only when a line
+ * at or above its level is written. Fastify makes a child logger for every request, and a child
+ * at another level than its parent's rebuilds every log method (pino's `setLevel`): for the
+ * verification route at `info`, which writes no request lines (verifyLogLevel), that is work for
+ * lines that are never written, on the hottest path. Lines it does write (a warning, an error)
+ * go through the same child as before, with the same bindings, serializers and redaction.
+ */
+class LazyRequestLogger implements FastifyBaseLogger {
+  private real: FastifyBaseLogger | null = null;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Bindings,
+    private readonly options: ChildOptions,
+    private readonly threshold: number,
+  ) {}
+
+  get level(): string {
+    return this.options.level ?? this.parent.level;
+  }
+
+  set level(level: string) {
+    this.child$().level = level;
+  }
+
+  private child$(): FastifyBaseLogger {
+    this.real ??= this.parent.child(this.bindings, this.options);
+    return this.real;
+  }
+
+  private line(level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace', args: unknown[]): void {
+    // A logger whose level was changed after creation decides for itself.
+    if (this.real === null && (LEVEL_VALUES[level] ?? 0) < this.threshold) return;
+    (this.child$()[level] as Line)(...args);
+  }
+
+  fatal(...args: unknown[]): void {
+    this.line('fatal', args);
+  }
+  error(...args: unknown[]): void {
+    this.line('error', args);
+  }
+  warn(...args: unknown[]): void {
+    this.line('warn', args);
+  }
+  info(...args: unknown[]): void {
+    this.line('info', args);
+  }
+  debug(...args: unknown[]): void {
+    this.line('debug', args);
+  }
+  trace(...args: unknown[]): void {
+    this.line('trace', args);
+  }
+  silent(): void {}
+
+  child(bindings: Bindings, options?: ChildOptions): FastifyBaseLogger {
+    return this.child$().child(bindings, options);
+  }
+}
+
+/**
+ * A route's `childLoggerFactory` for routes whose log level (`logLevel`) is above the server's:
+ * each request gets a LazyRequestLogger instead of a pino child built up front. For other
+ * routes it makes the usual child.
+ */
+export function lazyChildLoggerFactory(
+  logger: FastifyBaseLogger,
+  bindings: Bindings,
+  options: ChildOptions,
+): FastifyBaseLogger {
+  const level = options.level;
+  const threshold = level === undefined ? undefined : LEVEL_VALUES[level];
+  const parentThreshold = LEVEL_VALUES[logger.level];
+  if (threshold === undefined || parentThreshold === undefined || threshold <= parentThreshold)
+    return logger.child(bindings, options);
+  return new LazyRequestLogger(logger, bindings, options, threshold);
+}

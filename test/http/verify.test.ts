@@ -393,6 +393,39 @@ describe('request logging of verifications', () => {
     }
   });
 
+  it('logs a verification that fails inside the server at error, with its request id, at the default level', async () => {
+    const lines: string[] = [];
+    const h = await harness({ logLines: lines });
+    try {
+      const ks = await createKeyspace(h);
+      const { key } = await createKey(h, ks.id);
+      const verifier = h.services.verifier;
+      const original = verifier.verify.bind(verifier);
+      verifier.verify = () => {
+        throw new Error('store exploded');
+      };
+      const res = await h.call('POST', '/v1/keys/verify', { key });
+      verifier.verify = original;
+      expectProblem(res, 500, 'INTERNAL');
+      const failures = lines
+        .map(
+          (l) => JSON.parse(l) as { level: number; msg?: string; reqId?: string; err?: { message?: string } },
+        )
+        .filter((l) => l.msg === 'request failed');
+      expect(failures).toHaveLength(1);
+      expect(failures[0]?.level).toBe(50);
+      expect(failures[0]?.reqId).toBe(res.headers['x-request-id']);
+      expect(failures[0]?.err?.message).toBe('store exploded');
+      expect(lines.join('\n')).not.toContain(key);
+      // The next verification answers normally and writes nothing at info.
+      const before = lines.length;
+      expect((await verify(h, { key })).code).toBe('VALID');
+      expect(lines.length).toBe(before);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('at debug logs each verification too', async () => {
     const lines: string[] = [];
     const h = await harness({ logLines: lines, logLevel: 'debug' });

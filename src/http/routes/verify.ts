@@ -4,6 +4,7 @@ import { toIso, toIsoOrNull } from '../../core/clock/index.js';
 import type { VerifyResult } from '../../core/verification/index.js';
 import type { Config } from '../../server/config.js';
 import type { Services } from '../../server/services.js';
+import { lazyChildLoggerFactory } from '../log.js';
 import { errors } from '../schemas/common.js';
 import { VerifyBody, VerifyResponse } from '../schemas/keys.js';
 
@@ -51,6 +52,8 @@ export function verifyRoutes(services: Services): FastifyPluginAsyncTypebox {
       '/v1/keys/verify',
       {
         logLevel: verifyLogLevel(services.config.logLevel),
+        // No pino child per verification unless it writes a line (see lazyChildLoggerFactory).
+        childLoggerFactory: lazyChildLoggerFactory,
         schema: {
           tags: ['verification'],
           security: [{ rootKey: [] }],

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_USAGE_RECORDER_OPTIONS as USAGE_DEFAULTS } from '../dist/core/usage/index.js';
 import { DATABASE_URL, probePostgres, probeRedis, REDIS_URL, safeUrl, serverEnv } from './backing.js';
 import { runEnginesBench } from './engines.js';
+import { hostSpeedText, probeHostSpeed } from './host.js';
 import {
   loadWarnings,
   measureAlternating,
@@ -93,8 +94,18 @@ const yes = (ok) => (ok ? 'yes' : 'NO');
 const ratioText = (ratio, goal) =>
   `${fmt(ratio, goal !== undefined && Math.abs(ratio - goal) < 0.005 ? 3 : 2)}×`;
 
+/** A warning when the probe moved by more than a quarter between start and end, or within either. */
+function hostNote(a, b) {
+  const spread = Math.max(a.max, b.max) / Math.min(a.min, b.min);
+  return spread > 1.25
+    ? ` — the machine's speed changed by up to ${fmt(spread, 2)}× during the run (a shared host): compare figures across runs with care`
+    : '';
+}
+
 const started = new Date();
 const load0 = loadavg();
+log('host speed probe…');
+const speed0 = probeHostSpeed();
 const rows = [];
 const notes = [];
 const skipped = [];
@@ -432,11 +443,13 @@ if (selected.has('usage')) {
 }
 
 const load1 = loadavg();
+const speed1 = probeHostSpeed();
 const cpu = cpus()[0]?.model ?? 'unknown CPU';
 console.log(
   `\nKeyward benchmarks${quick ? ' (--quick: short runs, figures are a sanity check only)' : ''}` +
     `\n${started.toISOString()} · Node ${process.versions.node} · ${availableParallelism()} cores · ${cpu}` +
-    `\nload average (1 min) ${fmt(load0[0], 2)} at the start, ${fmt(load1[0], 2)} at the end; ${Math.round((Date.now() - started.getTime()) / 1000)} s in all\n`,
+    `\nload average (1 min) ${fmt(load0[0], 2)} at the start, ${fmt(load1[0], 2)} at the end; ${Math.round((Date.now() - started.getTime()) / 1000)} s in all` +
+    `\nhost speed probe (bench/host.js: the same CPU work, 10 times): ${hostSpeedText(speed0)} at the start, ${hostSpeedText(speed1)} at the end${hostNote(speed0, speed1)}\n`,
 );
 if (rows.length > 0) console.log(table(rows));
 console.log('');

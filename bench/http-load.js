@@ -247,10 +247,15 @@ export async function measureAlternating(targets, load) {
       timeouts: a.timeouts,
       unexpected: a.unexpected,
       statuses: a.statuses,
-      /** Each process of a pool on its own: requests per second and server CPU µs per request. */
+      /**
+       * Each process of a pool on its own: requests per second, server CPU µs per request, and
+       * the responses autocannon counted from it (measured slices and warm-up apart).
+       */
       members: members.map((m) => ({
         requestsPerSecond: acc[m].count / acc[m].seconds,
         cpuPerRequestUs: acc[m].cpuUs / Math.max(acc[m].responses, 1),
+        responses: acc[m].responses,
+        warmupResponses: warm[m].responses,
       })),
     };
   });

@@ -415,7 +415,12 @@ if (selected.has('redis-limiter')) {
 }
 
 if (selected.has('usage')) {
-  const u = await runUsageBench({ load: LOAD, profileDir: profileDir('usage'), log });
+  const u = await runUsageBench({
+    load: HTTP_LOAD,
+    processes: HTTP_PROCESSES,
+    profileDir: profileDir('usage'),
+    log,
+  });
   atLeast(
     'Verify, usage recording + 2 alert rules, vs off (req/s)',
     u.on.requestsPerSecond,
@@ -435,8 +440,9 @@ if (selected.has('usage')) {
     yes(lostMet),
   ]);
   notes.push(
-    `usage: two Keyward servers on SQLite, KEYWARD_USAGE_RECORDING=on vs off (defaults otherwise: flush every ${fmt(USAGE_DEFAULTS.flushIntervalMs, 0)} ms or ${fmt(USAGE_DEFAULTS.batchSize, 0)} events, queue limit ${fmt(USAGE_DEFAULTS.maxQueued, 0)}), two alert rules on each (threshold on failures, 1,000,000 per 60 s; new_ip; action notify), one cached key; ${LOAD.connections} connections, ${LOAD.slices} alternating slices of a fixed ${fmt(20_000 * LOAD.sliceSeconds, 0)} requests after ${fmt(20_000 * LOAD.warmupSeconds, 0)} of warm-up (fixed amounts, so that autocannon's count is exact)`,
-    `usage, lost events: keyward_usage_events_dropped_total ${fmt(u.dropped, 0)}; requests completed against the recording server ${fmt(u.sent, 0)} (1 check + autocannon's, warm-up included) vs sum of GET /v1/keys/{id}/usage totals after the flush ${fmt(u.used, 0)} (${u.used === u.sent ? 'equal' : `differ by ${fmt(u.sent - u.used, 0)}`}); server's keyward_verifications_total ${fmt(u.verifications, 0)}, events stored ${fmt(u.stored, 0)}, queue depth right after the load ${fmt(u.queueAtEnd, 0)}, flush failures ${fmt(u.flushFailures, 0)}; lost ${fmt(lost, 0)}`,
+    `usage: Keyward servers on SQLite, KEYWARD_USAGE_RECORDING=on vs off (defaults otherwise: flush every ${fmt(USAGE_DEFAULTS.flushIntervalMs, 0)} ms or ${fmt(USAGE_DEFAULTS.batchSize, 0)} events, queue limit ${fmt(USAGE_DEFAULTS.maxQueued, 0)}), two alert rules on each (threshold on failures, 1,000,000 per 60 s; new_ip; action notify), one cached key; ${u.processes} processes per side, pooled; ${HTTP_LOAD.connections} connections, ${HTTP_LOAD.slices} alternating slices of a fixed ${fmt(20_000 * HTTP_LOAD.sliceSeconds, 0)} requests per process after ${fmt(20_000 * HTTP_LOAD.warmupSeconds, 0)} of warm-up (fixed amounts, so that autocannon's count is exact)`,
+    `usage, each process (req/s · server CPU µs per request): recording on ${u.on.members.map((m) => `${fmt(m.requestsPerSecond, 0)} · ${fmt(m.cpuPerRequestUs, 1)}`).join('; ')}; off ${u.off.members.map((m) => `${fmt(m.requestsPerSecond, 0)} · ${fmt(m.cpuPerRequestUs, 1)}`).join('; ')}`,
+    `usage, lost events (summed over the ${u.processes} recording servers): keyward_usage_events_dropped_total ${fmt(u.dropped, 0)}; requests completed against them ${fmt(u.sent, 0)} (1 check each + autocannon's, warm-up included) vs sum of GET /v1/keys/{id}/usage totals after the flush ${fmt(u.used, 0)} (${u.used === u.sent ? 'equal' : `differ by ${fmt(u.sent - u.used, 0)}`}); keyward_verifications_total ${fmt(u.verifications, 0)}, events stored ${fmt(u.stored, 0)}, largest queue depth right after the load ${fmt(u.queueAtEnd, 0)}, flush failures ${fmt(u.flushFailures, 0)}; lost ${fmt(lost, 0)}`,
     `usage cross-check, server CPU per request: ${fmt(u.on.cpuPerRequestUs, 1)} vs ${fmt(u.off.cpuPerRequestUs, 1)} µs = ${fmt(u.off.cpuPerRequestUs / u.on.cpuPerRequestUs, 2)}× in CPU terms (load generator ${fmt(u.on.clientCpuPerRequestUs, 1)} vs ${fmt(u.off.clientCpuPerRequestUs, 1)} µs); p50 ${fmt(u.on.p50, 2)} vs ${fmt(u.off.p50, 2)} ms, p99 ${fmt(u.on.p99, 2)} vs ${fmt(u.off.p99, 2)} ms`,
     ...u.warnings,
   );

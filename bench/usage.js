@@ -64,56 +64,77 @@ async function usageTotal(server, keyId) {
 }
 
 /**
- * @param {{ load: object, profileDir?: string, log(line: string): void }} opts
+ * `processes` servers per side, pooled (a process runs at one of two speeds for its life,
+ * docs/benchmarks.md): the figure is the pools' throughputs, and the lost-event check is made on
+ * every recording server and summed.
+ * @param {{ load: object, processes: number, profileDir?: string, log(line: string): void }} opts
  */
-export async function runUsageBench({ load, profileDir, log }) {
-  const servers = [];
+export async function runUsageBench({ load, processes, profileDir, log }) {
+  const servers = { off: [], on: [] };
   try {
-    log('usage: starting two Keyward servers on SQLite (usage recording off, on)…');
-    for (const recording of ['off', 'on']) {
-      const server = await startServer('keyward', {
-        profileDir: profileDir && join(profileDir, `recording-${recording}`),
-        options: { env: serverEnv({ KEYWARD_USAGE_RECORDING: recording }) },
-      });
-      servers.push(server);
-      for (const rule of RULES) await api(server, 'POST', '/v1/alert-rules', rule);
-      const answer = JSON.parse(await api(server, 'POST', '/v1/keys/verify', { key: server.key }));
-      if (answer.valid !== true) throw new Error(`verify answered ${JSON.stringify(answer)}`);
+    log(`usage: starting ${processes} Keyward servers on SQLite per side (usage recording off, on)…`);
+    // Started alternately, so that neither side gets all the early (or late) processes.
+    for (let i = 0; i < processes; i++) {
+      for (const recording of ['off', 'on']) {
+        const server = await startServer('keyward', {
+          profileDir: profileDir && join(profileDir, `recording-${recording}`),
+          options: { env: serverEnv({ KEYWARD_USAGE_RECORDING: recording }) },
+        });
+        servers[recording].push(server);
+        for (const rule of RULES) await api(server, 'POST', '/v1/alert-rules', rule);
+        const answer = JSON.parse(await api(server, 'POST', '/v1/keys/verify', { key: server.key }));
+        if (answer.valid !== true) throw new Error(`verify answered ${JSON.stringify(answer)}`);
+      }
     }
-    const [off, on] = servers;
-    const target = (server) =>
+    const target = (server, pool) =>
       verifyTarget(server, {
         body: JSON.stringify({ key: server.key }),
         expect: '"valid":true',
+        pool,
         // A fixed number of requests per run, not a duration: a timed autocannon run stops counting
         // with its connections' last requests still in flight (served and recorded, never counted),
         // so its count could not be compared with the usage totals.
         amount: { warmup: PER_SECOND * load.warmupSeconds, slice: PER_SECOND * load.sliceSeconds },
       });
     log(
-      `usage: ${(PER_SECOND * load.warmupSeconds).toLocaleString('en-US')} requests of warm-up each, then ${load.slices} alternating slices of ${(PER_SECOND * load.sliceSeconds).toLocaleString('en-US')} requests…`,
+      `usage: ${(PER_SECOND * load.warmupSeconds).toLocaleString('en-US')} requests of warm-up each, then ${load.slices} alternating slices of ${(PER_SECOND * load.sliceSeconds).toLocaleString('en-US')} requests per process…`,
     );
-    const [offResult, onResult] = await measureAlternating([target(off), target(on)], load);
-    const atEnd = await metrics(on);
-    const settled = await settle(on);
-    const used = await usageTotal(on, on.keys.key.id);
+    const targets = servers.off.flatMap((off, i) => [target(off, 'off'), target(servers.on[i], 'on')]);
+    const [offResult, onResult] = await measureAlternating(targets, load);
+    const totals = {
+      sent: 0,
+      used: 0,
+      verifications: 0,
+      dropped: 0,
+      stored: 0,
+      queueAtEnd: 0,
+      flushFailures: 0,
+    };
+    // Right after the load, before any of them has had time to settle.
+    const atEnd = await Promise.all(servers.on.map((on) => metrics(on)));
+    for (const [i, on] of servers.on.entries()) {
+      const settled = await settle(on);
+      const member = onResult.members[i];
+      // Every verification of this recording server: the check above, then autocannon's.
+      totals.sent += 1 + member.warmupResponses + member.responses;
+      totals.used += await usageTotal(on, on.keys.key.id);
+      totals.verifications += settled.keyward_verifications_total ?? Number.NaN;
+      totals.dropped += settled.keyward_usage_events_dropped_total ?? Number.NaN;
+      totals.stored += settled.keyward_usage_events_stored_total ?? Number.NaN;
+      totals.queueAtEnd = Math.max(totals.queueAtEnd, atEnd[i]?.keyward_usage_queue_depth ?? Number.NaN);
+      totals.flushFailures += settled.keyward_usage_flush_failures_total ?? 0;
+    }
     return {
       off: offResult,
       on: onResult,
-      // Every verification of the recording server: the check above, then autocannon's.
-      sent: 1 + onResult.warmupResponses + onResult.responses,
-      verifications: settled.keyward_verifications_total ?? Number.NaN,
-      used,
-      dropped: settled.keyward_usage_events_dropped_total ?? Number.NaN,
-      stored: settled.keyward_usage_events_stored_total ?? Number.NaN,
-      queueAtEnd: atEnd.keyward_usage_queue_depth ?? Number.NaN,
-      flushFailures: settled.keyward_usage_flush_failures_total ?? 0,
+      processes,
+      ...totals,
       warnings: loadWarnings([
         ['usage recording on', onResult],
         ['usage recording off', offResult],
       ]),
     };
   } finally {
-    for (const s of servers) await s.stop();
+    for (const s of [...servers.off, ...servers.on]) await s.stop();
   }
 }

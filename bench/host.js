@@ -1,5 +1,5 @@
 // How fast the machine is right now: a fixed piece of CPU work timed several times. On a shared
-// host the same work took 52–54 ms in one minute and 83–169 ms in another (docs/benchmarks.md,
+// host the same work took 52–54 ms in one minute and up to 166 ms in another (docs/benchmarks.md,
 // fifth session), so bench/run.js times it before and after its measurements: figures from a
 // run whose probe moved are less comparable with other runs than the ratios suggest.
 import { performance } from 'node:perf_hooks';

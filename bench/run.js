@@ -40,13 +40,14 @@ for (const name of selected) {
 }
 const quick = args.quick;
 const VERIFY = quick ? { iterations: 20_000, rounds: 5 } : { iterations: 200_000, rounds: 11 };
-// 10 s measured per server (5 slices × 2 s) after a 2 s warm-up (pg, cold, usage); --quick: 3 s after 1 s.
+// 10 s measured per server (5 slices × 2 s) after a 2 s warm-up (pg, cold); --quick: 3 s after 1 s.
 const LOAD = quick
   ? { connections: 50, warmupSeconds: 1, slices: 3, sliceSeconds: 1 }
   : { connections: 50, warmupSeconds: 2, slices: 5, sliceSeconds: 2 };
-// Issue 2's HTTP figure: three server processes per side, pooled (each process runs at one of two
-// speeds for its life, docs/benchmarks.md), 12 s measured per side (4 slices × 1 s per process)
-// after a 1 s warm-up per process; --quick: one process per side, as LOAD.
+// Issue 2's HTTP figure and issue 5's usage figure: three server processes per side, pooled (each
+// process runs at one of two speeds for its life, docs/benchmarks.md), 4 slices × 1 s per process
+// after a 1 s warm-up per process (usage: fixed amounts of that size); --quick: one process per
+// side, as LOAD.
 const HTTP_PROCESSES = quick ? 1 : 3;
 const HTTP_LOAD = quick ? LOAD : { connections: 50, warmupSeconds: 1, slices: 4, sliceSeconds: 1 };
 // Issue 3, warm targets as above; cold targets run a fixed number of requests per slice, each

@@ -2,6 +2,8 @@
 // world (issue 2's baseline) to Keyward as `npm start` runs it, one step at a time, all measured
 // in one run in alternating slices (bench/http-load.js). `npm run build` first, then
 // `node bench/http-breakdown.js [--quick]`.
+//   Node.js hello world
+//                     node:http alone, the same answer (what Fastify adds to the baseline)
 //   hello world       plain Fastify, POST / answering {"hello":"world"} (the baseline)
 //   verify schemas    Fastify with Keyward's request id, validator and verify request/response
 //                     schemas, answering a fixed body of the same size: the framework's share
@@ -11,6 +13,13 @@
 //   Keyward, no usage the same with `npm start`'s logger (to /dev/null)
 //   Keyward           the same with usage recording on (bench/run.js's target)
 //   Keyward, defaults also the per-root-key limit (KEYWARD_ROOT_KEY_RATE_LIMIT, on by default)
+//   Keyward process, Node.js hello world
+//                     a Keyward server (usage recording off, so that no writer thread catches
+//                     up on earlier slices) answering the Node.js hello world outside Fastify:
+//                     what being the Keyward process (its heap, threads and timers) costs a
+//                     request that does none of Keyward's work
+// Besides the process's CPU time, each step's main thread's (Linux; 10 ms ticks): the rest is
+// the other threads, the usage writer's and the garbage collector's helpers.
 import { parseArgs } from 'node:util';
 import { serverEnv } from './backing.js';
 import {
@@ -27,8 +36,10 @@ const LOAD = args.quick
   : { connections: 50, warmupSeconds: 2, slices: 5, sliceSeconds: 2 };
 
 const log = (line) => process.stderr.write(`${line}\n`);
+const JSON_TYPE = { 'content-type': 'application/json' };
 
 const STEPS = [
+  { name: 'Node.js hello world', which: 'node' },
   { name: 'hello world', which: 'baseline' },
   { name: 'verify schemas', which: 'schema' },
   {
@@ -40,24 +51,46 @@ const STEPS = [
   { name: 'Keyward, no usage', which: 'keyward', env: serverEnv({ KEYWARD_USAGE_RECORDING: 'off' }) },
   { name: 'Keyward', which: 'keyward', env: serverEnv() },
   { name: 'Keyward, defaults', which: 'keyward', env: {} },
+  {
+    name: 'Keyward process, Node.js hello world',
+    which: 'keyward',
+    env: serverEnv({ KEYWARD_USAGE_RECORDING: 'off' }),
+    helloWorld: true,
+  },
 ];
+const BASELINE = STEPS.findIndex((step) => step.which === 'baseline');
+const HELLO_BODY = '{"hello":"world"}';
 
 log(`http-breakdown: starting ${STEPS.length} servers…`);
 const servers = [];
 try {
-  for (const step of STEPS)
-    servers.push(
-      await startServer(step.which, step.env ? { options: { env: step.env, logger: step.logger } } : {}),
-    );
+  for (const step of STEPS) {
+    const options = step.env
+      ? { env: step.env, logger: step.logger, helloWorld: step.helloWorld }
+      : undefined;
+    servers.push(await startServer(step.which, options ? { options } : {}));
+  }
   const targets = STEPS.map((step, i) => {
     const server = servers[i];
-    if (step.which === 'keyward') return verifyTarget(server, { body: JSON.stringify({ key: server.key }) });
+    const probes = { main: () => server.mainThreadCpu() };
+    if (step.helloWorld)
+      return {
+        server,
+        probes,
+        url: `${server.url}/hello-world`,
+        method: 'POST',
+        headers: JSON_TYPE,
+        body: HELLO_BODY,
+      };
+    if (step.which === 'keyward')
+      return { ...verifyTarget(server, { body: JSON.stringify({ key: server.key }) }), probes };
     return {
       server,
+      probes,
       url: `${server.url}/`,
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: step.which === 'baseline' ? '{"hello":"world"}' : JSON.stringify({ key: `kw_${'a'.repeat(38)}` }),
+      headers: JSON_TYPE,
+      body: step.which === 'schema' ? JSON.stringify({ key: `kw_${'a'.repeat(38)}` }) : HELLO_BODY,
     };
   });
   for (const t of targets) {
@@ -70,16 +103,27 @@ try {
     `http-breakdown: ${LOAD.warmupSeconds} s warm-up each, then ${LOAD.slices} alternating slices of ${LOAD.sliceSeconds} s each…`,
   );
   const results = await measureAlternating(targets, LOAD);
-  const base = results[0];
+  const base = results[BASELINE];
   console.log(
     `\nHTTP verification, step by step (${LOAD.connections} connections; every server with ${SERVER_NODE_FLAGS.join(' ') || 'no Node.js flags'}; ${new Date().toISOString()})\n`,
   );
-  console.log('| Step | req/s | vs hello world | p99 ms | server CPU µs/request | added by the step |');
-  console.log('|:--|--:|--:|--:|--:|--:|');
+  console.log(
+    '| Step | req/s | vs hello world | p99 ms | server CPU µs/request | main thread | other threads | added by the step |',
+  );
+  console.log('|:--|--:|--:|--:|--:|--:|--:|--:|');
   for (const [i, r] of results.entries()) {
-    const added = i === 0 ? '—' : `${(r.cpuPerRequestUs - results[i - 1].cpuPerRequestUs).toFixed(1)}`;
+    // The last step adds nothing to the one before: it is a Keyward process answering less.
+    const added =
+      i === 0 || STEPS[i].helloWorld
+        ? '—'
+        : `${(r.cpuPerRequestUs - results[i - 1].cpuPerRequestUs).toFixed(1)}`;
+    // Off Linux the probe reads null and the difference is not a number.
+    const main = r.probesPerRequestUs.main;
+    const threads = Number.isFinite(main)
+      ? `${main.toFixed(1)} | ${(r.cpuPerRequestUs - main).toFixed(1)}`
+      : '— | —';
     console.log(
-      `| ${STEPS[i].name} | ${Math.round(r.requestsPerSecond).toLocaleString('en-US')} | ${(r.requestsPerSecond / base.requestsPerSecond).toFixed(2)}× | ${r.p99.toFixed(2)} | ${r.cpuPerRequestUs.toFixed(1)} | ${added} |`,
+      `| ${STEPS[i].name} | ${Math.round(r.requestsPerSecond).toLocaleString('en-US')} | ${(r.requestsPerSecond / base.requestsPerSecond).toFixed(2)}× | ${r.p99.toFixed(2)} | ${r.cpuPerRequestUs.toFixed(1)} | ${threads} | ${added} |`,
     );
   }
   for (const w of loadWarnings(results.map((r, i) => [STEPS[i].name, r]))) console.log(`\n${w}`);

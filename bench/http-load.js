@@ -41,7 +41,7 @@ export function verifyTarget(server, fields) {
  * `command()` and `stop()`. A server that exits before it is ready is started once more: on a
  * PostgreSQL shared with other test runs, Keyward's start-up migration check can fail when another
  * run drops its schema at that moment (docs/benchmarks.md, "Found on the way").
- * @param {'baseline' | 'keyward' | 'join'} which
+ * @param {'node' | 'baseline' | 'schema' | 'keyward' | 'join'} which
  * @param {{ profileDir?: string, options?: object }} [opts]
  */
 export async function startServer(which, opts = {}) {
@@ -81,6 +81,11 @@ async function startOnce(which, { profileDir, options } = {}) {
     async cpu() {
       child.send('cpu');
       return (await next((m) => typeof m?.cpu === 'number')).cpu;
+    },
+    /** The server's main thread's CPU time so far in µs (10 ms ticks), or null off Linux. */
+    async mainThreadCpu() {
+      child.send('mainThreadCpu');
+      return (await next((m) => m !== null && typeof m === 'object' && 'mainThreadCpu' in m)).mainThreadCpu;
     },
     /** Runs a command of bench/http-server.js in the child and resolves with its reply. */
     async command(message) {

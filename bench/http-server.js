@@ -1,21 +1,58 @@
 // The server side of the HTTP benchmarks, run as a child process of run.js (never in the process
 // running autocannon): `node bench/http-server.js baseline|keyward|join [options JSON]`.
+//   node      a Node.js http hello world, no Fastify (how much of the baseline is the framework)
 //   baseline  a plain Fastify hello world
 //   schema    a Fastify route with Keyward's verify schemas and request id, doing no work
 //   keyward   Keyward on a bootstrapped store, with the keys named in `options.keys`, logging
 //             as `npm start` does (to /dev/null; `options.logger: false` for none)
 //   join      Keyward on a store another process bootstrapped (a second node), logging alike
-// `options.env` is the whole Keyward environment (KEYWARD_DATABASE_URL, KEYWARD_REDIS_URL, …).
+// `options.env` is the whole Keyward environment (KEYWARD_DATABASE_URL, KEYWARD_REDIS_URL, …);
+// `options.helloWorld: true` makes a Keyward server also answer `POST /hello-world` as the Node.js
+// hello world does, outside Fastify (what the Keyward process itself costs a request).
 // Reports `{ ready, port, ... }` over IPC once listening, then answers: `cpu` (its CPU time so
-// far), `{ cmd: 'keys', count, input }` (creates keys through the service), `{ cmd: 'clones',
+// far), `mainThreadCpu` (the main thread's alone, Linux; null elsewhere), `{ cmd: 'keys', count, input }` (creates keys through the service), `{ cmd: 'clones',
 // count }` (inserts valid keys in bulk, bench/bulk-keys.js), `{ cmd: 'cacheSize' }`, and exits
 // cleanly on `stop` (so that `--cpu-prof` can write its profile).
+import { createServer } from 'node:http';
 import Fastify from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from '../dist/http/app.js';
 import { serverLogger } from '../dist/server/start.js';
 import { insertKeyClones } from './bulk-keys.js';
 import { createFixture, openServices } from './fixture.js';
+import { threadCpuNs } from './stats.js';
+
+/** The Node.js hello world's answer: read the body, parse it, answer {"hello":"world"}. */
+function helloWorld(req, res) {
+  let body = '';
+  req.setEncoding('utf8');
+  req.on('data', (chunk) => {
+    body += chunk;
+  });
+  req.on('end', () => {
+    JSON.parse(body);
+    const answer = JSON.stringify({ hello: 'world' });
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(answer),
+    });
+    res.end(answer);
+  });
+}
+
+async function node() {
+  const server = createServer(helloWorld);
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const app = { server, close: () => new Promise((resolve) => server.close(resolve)) };
+  return { app, info: {}, dispose: async () => {} };
+}
+
+/** Puts `POST /hello-world` in front of Fastify's request listener (options.helloWorld). */
+function answerHelloWorld(server) {
+  const [fastify] = server.listeners('request');
+  server.removeAllListeners('request');
+  server.on('request', (req, res) => (req.url === '/hello-world' ? helloWorld(req, res) : fastify(req, res)));
+}
 
 async function baseline() {
   // A plain Fastify hello world: default JSON body parser, no schema, no hooks, no logger.
@@ -72,6 +109,7 @@ async function keyward(options) {
   const fx = await createFixture({ env: options.env, keys: options.keys });
   const app = await buildApp(fx.services, logger(fx.services, options));
   await app.listen({ port: 0, host: '127.0.0.1' });
+  if (options.helloWorld) answerHelloWorld(app.server);
   return {
     app,
     fx,
@@ -88,9 +126,9 @@ async function join(options) {
 }
 
 const which = process.argv[2];
-const MODES = { baseline, schema, keyward, join };
+const MODES = { node, baseline, schema, keyward, join };
 if (!Object.hasOwn(MODES, which)) {
-  console.error('usage: node bench/http-server.js baseline|schema|keyward|join [options JSON]');
+  console.error('usage: node bench/http-server.js node|baseline|schema|keyward|join [options JSON]');
   process.exit(2);
 }
 if (!process.send) {
@@ -121,6 +159,12 @@ async function command(m) {
 }
 
 process.on('message', async (m) => {
+  if (m === 'mainThreadCpu') {
+    // IPC messages are handled on the main thread: its CPU time, in µs.
+    const ns = threadCpuNs();
+    process.send({ mainThreadCpu: ns === null ? null : ns / 1000 });
+    return;
+  }
   if (m === 'cpu') {
     // user + system CPU time of this process in µs, so the parent can work out CPU per request.
     const { user, system } = process.cpuUsage();

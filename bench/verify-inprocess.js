@@ -1,9 +1,8 @@
 // Benchmark 1: in-process verification of a cached key against the floor
 // `crypto.hash('sha256', key) + Map.get(hash)`: the two things a cached verification cannot avoid.
 import { hash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createFixture } from './fixture.js';
-import { median } from './stats.js';
+import { median, threadCpuNs } from './stats.js';
 
 /** Written at the end of each timed loop so the work inside cannot be optimized away. */
 export let sink = 0;
@@ -52,20 +51,6 @@ async function timeVerify(verifier, principal, key, n) {
   if (valid !== n) throw new Error(`verify: ${valid} valid out of ${n}`);
   sink += last.code.length;
   return { wall: Number(t1 - t0) / n, cpu: ((c1 - c0) * 1000) / n };
-}
-
-/**
- * CPU time of this thread alone, in ns, or null where unknown. process.cpuUsage() counts every
- * thread, the usage writer's included; Linux keeps per-thread times (in ticks of 10 ms, so the
- * rounds are long enough for a few per cent).
- */
-function threadCpuNs() {
-  try {
-    const fields = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 1e7;
-  } catch {
-    return null;
-  }
 }
 
 const SLICE = 1_000;

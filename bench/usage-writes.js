@@ -7,9 +7,10 @@
 // real UsageRecorder feeding the real SqliteUsageWriter thread: events are recorded as fast as
 // the recorder takes them, then flushed; the figure is the process's CPU time (the writer
 // thread's SQLite work is nearly all of it) and the wall time per stored event. The cost grows
-// with the number of keys because each key's events land on its own pages of the
-// `usage_events_by_key` index, and every transaction writes each page it touched to the WAL
-// again: more events per transaction, fewer page writes per event.
+// with the number of keys because events are stored one block per key per batch (at most
+// 1,000 events a block; usage_event_blocks), each key's blocks land on its own pages of the key
+// index, and every transaction writes each page it touched to the WAL again: more events per
+// transaction, fewer rows and page writes per event.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, SqliteAdapter, sql } from 'kysely';
 
 /**
  * One migration set for SQLite and PostgreSQL: only portable types (text, bigint, integer),
@@ -483,6 +483,44 @@ migrations['0012_webhook_retention'] = {
       .on('key_expiry_reminders')
       .column('expires_at')
       .execute();
+  },
+};
+
+// Raw usage events in blocks, one row per key per flush instead of one per event (usage-ops.ts):
+// four B-tree inserts per verification were most of what recording cost. Events stored before
+// become one block each.
+migrations['0013_usage_event_blocks'] = {
+  async up(db: Kysely<unknown>): Promise<void> {
+    await db.schema
+      .createTable('usage_event_blocks')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('workspace_id', 'text', (c) => c.notNull())
+      .addColumn('key_id', 'text')
+      .addColumn('keyspace_id', 'text')
+      .addColumn('first_at', 'bigint', (c) => c.notNull())
+      .addColumn('last_at', 'bigint', (c) => c.notNull())
+      .addColumn('count', 'integer', (c) => c.notNull())
+      .addColumn('events', 'text', (c) => c.notNull())
+      .execute();
+    // A key's blocks newest first (listing) or by time range (incidents); the oldest (purge).
+    await db.schema
+      .createIndex('usage_event_blocks_by_key')
+      .on('usage_event_blocks')
+      .columns(['key_id', 'last_at'])
+      .execute();
+    await db.schema
+      .createIndex('usage_event_blocks_by_first_at')
+      .on('usage_event_blocks')
+      .column('first_at')
+      .execute();
+    const events =
+      db.getExecutor().adapter instanceof SqliteAdapter
+        ? sql`json_array(json_array(id, at, code, ip, origin, resource, latency_us))`
+        : sql`cast(json_build_array(json_build_array(id, at, code, ip, origin, resource, latency_us)) as text)`;
+    await sql`insert into usage_event_blocks
+      (id, workspace_id, key_id, keyspace_id, first_at, last_at, count, events)
+      select id, workspace_id, key_id, keyspace_id, at, at, 1, ${events} from usage_events`.execute(db);
+    await db.schema.dropTable('usage_events').execute();
   },
 };
 

@@ -6,7 +6,6 @@ import type {
   IncidentRecord,
   RevokedKeyRef,
 } from '../../core/store/revocation-store.js';
-import type { UsageEventRecord } from '../../core/store/usage-store.js';
 import type { Database } from './schema.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -128,44 +127,4 @@ export async function updateIncident(
     .where('workspace_id', '=', workspaceId)
     .where('id', '=', id)
     .execute();
-}
-
-const ID_CHUNK = 500;
-
-export async function usageEventsOfKeys(
-  db: Db,
-  workspaceId: string,
-  keyIds: readonly string[],
-  from: number,
-  to: number,
-  limit: number,
-): Promise<UsageEventRecord[]> {
-  const out: UsageEventRecord[] = [];
-  // Chunks keep the IN list within every engine's parameter limit.
-  for (let i = 0; i < keyIds.length && out.length < limit; i += ID_CHUNK) {
-    const rows = await db
-      .selectFrom('usage_events')
-      .selectAll()
-      .where('workspace_id', '=', workspaceId)
-      .where('key_id', 'in', keyIds.slice(i, i + ID_CHUNK))
-      .where('at', '>=', from)
-      .where('at', '<', to)
-      .orderBy('at', 'asc')
-      .limit(limit - out.length)
-      .execute();
-    for (const r of rows)
-      out.push({
-        id: r.id,
-        at: Number(r.at),
-        workspaceId: r.workspace_id,
-        keyId: r.key_id,
-        keyspaceId: r.keyspace_id,
-        code: r.code,
-        ip: r.ip,
-        origin: r.origin,
-        resource: r.resource,
-        latencyUs: Number(r.latency_us),
-      });
-  }
-  return out.sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : 1));
 }

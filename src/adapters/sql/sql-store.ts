@@ -185,7 +185,8 @@ class SqlOps implements StoreOps {
     usage.purgeUsageCounts(this.db, table, before, limit);
 
   // Webhooks' operations: bodies in webhook-ops.ts.
-  // Bulk revocation and incidents live in revocation-ops.ts.
+  // Bulk revocation and incidents live in revocation-ops.ts (the usage of an incident's keys in
+  // usage-ops.ts, with the other readers of usage event blocks).
   bulkRevokeKeys: StoreOps['bulkRevokeKeys'] = (f, at, reason) =>
     revocation.bulkRevokeKeys(this.db, f, at, reason);
   recordEvents: StoreOps['recordEvents'] = (events) => revocation.recordEvents(this.db, events);
@@ -194,7 +195,7 @@ class SqlOps implements StoreOps {
   updateIncident: StoreOps['updateIncident'] = (ws, id, patch) =>
     revocation.updateIncident(this.db, ws, id, patch);
   usageEventsOfKeys: StoreOps['usageEventsOfKeys'] = (ws, ids, from, to, limit) =>
-    revocation.usageEventsOfKeys(this.db, ws, ids, from, to, limit);
+    usage.usageEventsOfKeys(this.db, ws, ids, from, to, limit);
   // The scheduler's operations live in scheduler-ops.ts; these delegate to them.
   acquireLease: StoreOps['acquireLease'] = (name, holder, ttl, now) =>
     scheduler.acquireLease(this.db, name, holder, ttl, now);

@@ -1,15 +1,19 @@
 /** The usage tables as Kysely sees them (see migration `0005_usage`). */
-export interface UsageEventsTable {
+/**
+ * Raw usage events, in blocks of one key's events of one flush (see usage-ops.ts and migration
+ * `0013_usage_event_blocks`): `events` is a JSON array of
+ * `[id, at, code, ip, origin, resource, latencyUs]`, and `id` the block's first event's id.
+ */
+export interface UsageEventBlocksTable {
   id: string;
   workspace_id: string;
   key_id: string | null;
   keyspace_id: string | null;
-  at: number;
-  code: string;
-  ip: string | null;
-  origin: string | null;
-  resource: string | null;
-  latency_us: number;
+  /** The block's earliest and latest event times. */
+  first_at: number;
+  last_at: number;
+  count: number;
+  events: string;
 }
 
 /** One rollup row: how many verifications of a key ended with `code` in the bucket starting at `bucket`. */
@@ -23,7 +27,7 @@ export interface UsageCountsTable {
 }
 
 export interface UsageTables {
-  usage_events: UsageEventsTable;
+  usage_event_blocks: UsageEventBlocksTable;
   /** Minute buckets, kept as long as raw events. */
   usage_minutes: UsageCountsTable;
   /** Hour buckets (hour and day series), kept longer. */

@@ -1,4 +1,5 @@
 import type { UsageBatch } from '../../core/usage/index.js';
+import { EVENTS_PER_BLOCK } from './usage-ops.js';
 
 /**
  * A usage batch as the SQLite writer thread receives it. Posting 1,000 event objects costs about
@@ -97,10 +98,12 @@ export function encodeBatch(batch: UsageBatch): EncodedBatch {
  * the driver comes as an absolute path (`workerData.driver`), resolved by the module that
  * starts the thread.
  *
- * Each batch is one `BEGIN IMMEDIATE` transaction of prepared statements: the raw events, the
- * minute and hour upserts, the keys' `last_used_at`. The same writes as the store's
- * `insertUsageEvents`, `addUsageCounts` and `touchKeysLastUsed` (usage-ops.ts); the ids are
- * `usageEventId(node, seq)` (core/usage/usage-batch.ts), which a test holds the two to.
+ * Each batch is one `BEGIN IMMEDIATE` transaction of prepared statements: the raw events in
+ * blocks (one per workspace, key and keyspace, in order of first appearance, cut at
+ * EVENTS_PER_BLOCK), the minute and hour upserts, the keys' `last_used_at`. The same writes as
+ * the store's `insertUsageEvents` (`usageEventBlocks`), `addUsageCounts` and `touchKeysLastUsed`
+ * (usage-ops.ts); the ids are `usageEventId(node, seq)` (core/usage/usage-batch.ts), which a test
+ * holds the two to. The grouping and the JSON are built here, off the thread that answers.
  * The database is opened on the first batch, so a failure to open is that batch's error.
  */
 export const USAGE_WORKER_SOURCE = `'use strict';
@@ -130,9 +133,9 @@ function open() {
       begin: conn.prepare('begin immediate'),
       commit: conn.prepare('commit'),
       rollback: conn.prepare('rollback'),
-      event: conn.prepare('insert into usage_events ' +
-        '(id, workspace_id, key_id, keyspace_id, at, code, ip, origin, resource, latency_us) ' +
-        'values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      block: conn.prepare('insert into usage_event_blocks ' +
+        '(id, workspace_id, key_id, keyspace_id, first_at, last_at, count, events) ' +
+        'values (?, ?, ?, ?, ?, ?, ?, ?)'),
       minute: count('usage_minutes'),
       hour: count('usage_hours'),
       touch: conn.prepare('update keys set last_used_at = ? ' +
@@ -152,10 +155,30 @@ function write(b) {
   const str = (i) => (i < 0 ? null : s[i]);
   let r = 0;
   let x = 0;
+  // Events by workspace, key and keyspace (their string refs), in order of first appearance.
+  const groups = new Map();
   for (let i = 0; i < b.events; i++, r += 7, x += 2) {
+    const k = refs[r] + ',' + refs[r + 1] + ',' + refs[r + 2];
+    let g = groups.get(k);
+    if (g === undefined) {
+      g = { r, rows: [] };
+      groups.set(k, g);
+    }
     const id = b.node + (b.firstSeq + i).toString(36).padStart(11, '0');
-    st.event.run(id, s[refs[r]], str(refs[r + 1]), str(refs[r + 2]), nums[x], s[refs[r + 3]],
-      str(refs[r + 4]), str(refs[r + 5]), str(refs[r + 6]), nums[x + 1]);
+    g.rows.push([id, nums[x], s[refs[r + 3]], str(refs[r + 4]), str(refs[r + 5]), str(refs[r + 6]), nums[x + 1]]);
+  }
+  for (const g of groups.values()) {
+    for (let o = 0; o < g.rows.length; o += ${EVENTS_PER_BLOCK}) {
+      const part = g.rows.slice(o, o + ${EVENTS_PER_BLOCK});
+      let first = part[0][1];
+      let last = first;
+      for (const e of part) {
+        if (e[1] < first) first = e[1];
+        if (e[1] > last) last = e[1];
+      }
+      st.block.run(part[0][0], s[refs[g.r]], str(refs[g.r + 1]), str(refs[g.r + 2]), first, last,
+        part.length, JSON.stringify(part));
+    }
   }
   for (let i = 0; i < b.minute + b.hour; i++, r += 4, x += 2) {
     const stmt = i < b.minute ? st.minute : st.hour;

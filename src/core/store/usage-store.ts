@@ -62,7 +62,11 @@ export interface UsageEventPage {
 }
 
 export interface UsageStoreOps {
-  /** Stores raw events. Throws UniqueViolation when an id is already stored. */
+  /**
+   * Stores raw events. Throws UniqueViolation when they are already stored: the same events
+   * again, as a retried batch sends them (the SQL stores recognize a key's first event of the
+   * call; the memory store any id).
+   */
   insertUsageEvents(events: readonly UsageEventRecord[]): Promise<void>;
   /**
    * Adds counts to a rollup table: a missing row is created, an existing one grows by `count`.

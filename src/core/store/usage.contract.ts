@@ -117,17 +117,55 @@ export function describeUsageStoreContract(name: string, open: () => Promise<Sto
       expect(seen).toEqual(['n16', 'n15', 'n14', 'n13', 'n12', 'n11', 'n10']);
     });
 
-    it('refuses an event id already stored, and the transaction keeps none of its batch', async () => {
-      await store.insertUsageEvents([event('dup1', T0)]);
+    it('pages through events of several overlapping batches (two nodes, big batches) in one order', async () => {
+      // Node a: 2,500 events 2 ms apart (more than one block's worth); node b: 30 events
+      // interleaved in time, in three calls; ties on `at` between the two nodes.
+      const a = Array.from({ length: 2_500 }, (_, i) => event(`a${String(i).padStart(5, '0')}`, T0 + 2 * i));
+      const b = Array.from({ length: 30 }, (_, i) => event(`b${String(i).padStart(5, '0')}`, T0 + 170 * i));
+      await store.insertUsageEvents(a);
+      for (let i = 0; i < 3; i++) await store.insertUsageEvents(b.slice(10 * i, 10 * i + 10));
+      const newest = [...a, ...b].sort((x, y) => y.at - x.at || (x.id < y.id ? 1 : -1)).map((e) => e.id);
+
+      const seen: string[] = [];
+      let after: { at: number; id: string } | undefined;
+      for (;;) {
+        const page = await store.listUsageEvents(WS, KEY, { limit: 97, after });
+        seen.push(...page.map((e) => e.id));
+        const last = page.at(-1);
+        if (page.length < 97 || !last) break;
+        after = { at: last.at, id: last.id };
+      }
+
+      expect(seen).toEqual(newest);
+      const window = await store.usageEventsOfKeys(WS, [KEY], T0 + 1_000, T0 + 4_000, 40);
+      expect(window.map((e) => e.id)).toEqual(
+        newest
+          .slice()
+          .reverse()
+          .filter((id) => {
+            const e = [...a, ...b].find((x) => x.id === id) as UsageEventRecord;
+            return e.at >= T0 + 1_000 && e.at < T0 + 4_000;
+          })
+          .slice(0, 40),
+      );
+    });
+
+    it('refuses events already stored (a batch stored again), and the transaction keeps none of it', async () => {
+      const batch = [event('dup1', T0), event('dup2', T0 + 1)];
+      await store.insertUsageEvents(batch);
 
       await expect(
         store.transaction(async (tx) => {
-          await tx.insertUsageEvents([event('new1', T0 + 1), event('dup1', T0 + 2)]);
+          await tx.insertUsageEvents([event('new1', T0 + 1, { keyId: 'key_other0000000' }), ...batch]);
           await tx.addUsageCounts('minute', [count(T0, 'VALID', 2)]);
         }),
       ).rejects.toBeInstanceOf(UniqueViolation);
 
-      expect((await store.listUsageEvents(WS, KEY, { limit: 10 })).map((e) => e.id)).toEqual(['dup1']);
+      expect((await store.listUsageEvents(WS, KEY, { limit: 10 })).map((e) => e.id)).toEqual([
+        'dup2',
+        'dup1',
+      ]);
+      expect(await store.listUsageEvents(WS, 'key_other0000000', { limit: 10 })).toEqual([]);
       expect(await store.usageSeries(WS, KEY, { granularity: 'minute', from: T0, to: T0 + HOUR })).toEqual(
         [],
       );

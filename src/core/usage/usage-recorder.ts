@@ -24,9 +24,10 @@ export interface UsageRecorderOptions {
 }
 
 export const DEFAULT_USAGE_RECORDER_OPTIONS: UsageRecorderOptions = {
-  // Not 1000: each transaction rewrites every index page it touches (usage_events_by_key has
-  // pages per key), so five times the events per transaction store each event for a third (one
-  // key) to a half (1,000 keys) less CPU: bench/usage-writes.js, docs/benchmarks.md.
+  // Not 1000: each transaction rewrites every index page it touches, and raw events are stored
+  // one block per key per batch, so five times the events per transaction store an event for
+  // 0.8× the CPU with one key and 0.2× with 1,000 (one event per block at 1,000 events a batch):
+  // bench/usage-writes.js, docs/benchmarks.md.
   batchSize: 5000,
   flushIntervalMs: 1000,
   maxQueued: 100_000,

@@ -174,7 +174,8 @@ describe.skipIf(!pg || !redis)('two nodes: scheduler leadership and emergency re
       filter: { keyspaceId, ownerId: 'leaker' },
       reason: 'the whole batch leaked',
     });
-    expect(res.status).toBe(200);
+    // On a failure, what the node logged says why.
+    expect(res.status, `${JSON.stringify(res.body)}\n${n1.output().slice(-4000)}`).toBe(200);
     expect(res.body.revoked).toBe(10_000);
 
     for (const node of [n2, n1])

@@ -7,6 +7,7 @@ import type {
   RevokedKeyRef,
 } from '../../core/store/revocation-store.js';
 import type { Database } from './schema.js';
+import { locksRows } from './sql-values.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -31,16 +32,24 @@ export async function bulkRevokeKeys(
   at: number,
   reason: string,
 ): Promise<RevokedKeyRef[]> {
-  let q = db
-    .updateTable('keys')
-    .set({ status: 'revoked', revoked_at: at, revoke_reason: reason, updated_at: at })
+  let matching = db
+    .selectFrom('keys')
+    .select('id')
     .where('workspace_id', '=', f.workspaceId)
     .where('status', '!=', 'revoked');
-  if (f.keyspaceId !== undefined) q = q.where('keyspace_id', '=', f.keyspaceId);
-  if (f.ownerId !== undefined) q = q.where('owner_id', '=', f.ownerId);
-  if (f.createdBefore !== undefined) q = q.where('created_at', '<', f.createdBefore);
-  if (f.createdAfter !== undefined) q = q.where('created_at', '>', f.createdAfter);
-  const rows = await q.returning(['id', 'hash', 'keyspace_id', 'owner_id']).execute();
+  if (f.keyspaceId !== undefined) matching = matching.where('keyspace_id', '=', f.keyspaceId);
+  if (f.ownerId !== undefined) matching = matching.where('owner_id', '=', f.ownerId);
+  if (f.createdBefore !== undefined) matching = matching.where('created_at', '<', f.createdBefore);
+  if (f.createdAfter !== undefined) matching = matching.where('created_at', '>', f.createdAfter);
+  // PostgreSQL: the rows locked in id order first (see locksRows), then updated.
+  const target = locksRows(db) ? matching.orderBy('id').forUpdate() : matching;
+  const rows = await db
+    .updateTable('keys')
+    .set({ status: 'revoked', revoked_at: at, revoke_reason: reason, updated_at: at })
+    .where('id', 'in', target)
+    .where('status', '!=', 'revoked')
+    .returning(['id', 'hash', 'keyspace_id', 'owner_id'])
+    .execute();
   return rows.map((r) => ({ id: r.id, hash: r.hash, keyspaceId: r.keyspace_id, ownerId: r.owner_id }));
 }
 

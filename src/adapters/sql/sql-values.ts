@@ -1,3 +1,4 @@
+import { type Kysely, SqliteAdapter } from 'kysely';
 import { UniqueViolation } from '../../core/store/index.js';
 
 /** PostgreSQL returns bigint columns (and sums) as strings, SQLite as numbers: both become numbers. */
@@ -25,4 +26,16 @@ export function chunks<T>(rows: readonly T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
   return out;
+}
+
+/**
+ * Whether `db` locks rows (PostgreSQL) rather than the whole database (SQLite, one writer at a
+ * time). Statements that update many keys take their row locks in id order there, so that two
+ * transactions doing so (a bulk revocation and a usage flush touching `last_used_at`) never wait
+ * on each other in a cycle: an update's own scan visits rows in physical order, which the row
+ * versions written since reshuffle, and PostgreSQL breaks such a deadlock by failing one of the
+ * transactions (src/adapters/sql/lock-order.test.ts).
+ */
+export function locksRows(db: Pick<Kysely<unknown>, 'getExecutor'>): boolean {
+  return !(db.getExecutor().adapter instanceof SqliteAdapter);
 }

@@ -17,7 +17,7 @@ import {
   type UsageSeriesQuery,
 } from '../../core/store/index.js';
 import type { Database } from './schema.js';
-import { chunks, isUniqueViolation as isUnique, num } from './sql-values.js';
+import { chunks, isUniqueViolation as isUnique, locksRows, num } from './sql-values.js';
 import type { UsageEventBlocksTable } from './usage-schema.js';
 
 /**
@@ -181,8 +181,13 @@ export async function touchKeysLastUsed(db: Db, uses: readonly KeyUse[]): Promis
       part.map((u) => sql`when ${u.keyId} then cast(${u.at} as bigint)`),
       sql` `,
     )} end)`;
+    const ids = sql.join(part.map((u) => u.keyId));
+    // PostgreSQL: the rows locked in id order first (see locksRows).
+    const rows = locksRows(db)
+      ? sql`(select id from keys where id in (${ids}) order by id for update)`
+      : sql`(${ids})`;
     await sql`update keys set last_used_at = ${at}
-      where id in (${sql.join(part.map((u) => u.keyId))})
+      where id in ${rows}
       and (last_used_at is null or last_used_at < ${at})`.execute(db);
   }
 }

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSchema, postgresUrl, type TestSchema } from '../../../test/support/services.js';
+import { keyspaceRecord } from '../../core/store/testing/keyspace-record.js';
 import { openPostgresStore } from './postgres.js';
 import type { SqlStore } from './sql-store.js';
 
@@ -25,16 +26,7 @@ describe.skipIf(!url)('PostgreSQL: many-key updates take their row locks in one 
     schema = await createSchema(url ?? '');
     store = await openPostgresStore(schema.url, { poolSize: 6 });
     await store.insertWorkspace({ id: WS, name: 'one', createdAt: 1 });
-    await store.insertKeyspace({
-      id: KS,
-      workspaceId: WS,
-      name: 'api',
-      prefix: 'kw',
-      defaults: {},
-      rotation: {},
-      createdAt: 1,
-      updatedAt: 1,
-    });
+    await store.insertKeyspace(keyspaceRecord(KS, WS));
     // In bulk, as the two-node test does: one by one through the store would take most of a minute.
     for (let i = 0; i < KEYS.length; i += 500) {
       const rows = KEYS.slice(i, i + 500).map(

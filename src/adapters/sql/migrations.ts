@@ -1,4 +1,5 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator, SqliteAdapter, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { isSqlite } from './sql-values.js';
 
 /**
  * One migration set for SQLite and PostgreSQL: only portable types (text, bigint, integer),
@@ -513,10 +514,9 @@ migrations['0013_usage_event_blocks'] = {
       .on('usage_event_blocks')
       .column('first_at')
       .execute();
-    const events =
-      db.getExecutor().adapter instanceof SqliteAdapter
-        ? sql`json_array(json_array(id, at, code, ip, origin, resource, latency_us))`
-        : sql`cast(json_build_array(json_build_array(id, at, code, ip, origin, resource, latency_us)) as text)`;
+    const events = isSqlite(db)
+      ? sql`json_array(json_array(id, at, code, ip, origin, resource, latency_us))`
+      : sql`cast(json_build_array(json_build_array(id, at, code, ip, origin, resource, latency_us)) as text)`;
     await sql`insert into usage_event_blocks
       (id, workspace_id, key_id, keyspace_id, first_at, last_at, count, events)
       select id, workspace_id, key_id, keyspace_id, at, at, 1, ${events} from usage_events`.execute(db);

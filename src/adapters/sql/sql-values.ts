@@ -37,5 +37,10 @@ export function chunks<T>(rows: readonly T[], size: number): T[][] {
  * transactions (src/adapters/sql/lock-order.test.ts).
  */
 export function locksRows(db: Pick<Kysely<unknown>, 'getExecutor'>): boolean {
-  return !(db.getExecutor().adapter instanceof SqliteAdapter);
+  return !isSqlite(db);
+}
+
+/** Whether `db` is SQLite (else PostgreSQL), for the few statements the two spell differently. */
+export function isSqlite(db: Pick<Kysely<unknown>, 'getExecutor'>): boolean {
+  return db.getExecutor().adapter instanceof SqliteAdapter;
 }

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../../core/clock/index.js';
 import { MemoryStore, type Store, UniqueViolation } from '../../core/store/index.js';
 import { keyRecord } from '../../core/store/testing/key-record.js';
+import { keyspaceRecord } from '../../core/store/testing/keyspace-record.js';
 import {
   ManualTimers,
   StoreUsageWriter,
@@ -30,16 +31,7 @@ const fixedRandom = (n: number) => Buffer.alloc(n, 7);
 
 async function seed(store: Store): Promise<void> {
   await store.insertWorkspace({ id: WS, name: 'one', createdAt: 1 });
-  await store.insertKeyspace({
-    id: KS,
-    workspaceId: WS,
-    name: 'api',
-    prefix: 'kw',
-    defaults: {},
-    rotation: {},
-    createdAt: 1,
-    updatedAt: 1,
-  });
+  await store.insertKeyspace(keyspaceRecord(KS, WS));
   await store.insertKey(keyRecord(KEY_A, { workspaceId: WS, keyspaceId: KS }), null);
   await store.insertKey(keyRecord(KEY_B, { workspaceId: WS, keyspaceId: KS }), null);
 }

@@ -6,28 +6,16 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSchema, postgresUrl, type TestSchema } from '../../../test/support/services.js';
 import type { UsageEventRecord } from '../../core/store/index.js';
+import { usageEventRecord } from '../../core/store/testing/usage-event-record.js';
 import { openPostgresStore } from './postgres.js';
 import type { SqlStore } from './sql-store.js';
 import { openSqliteStore } from './sqlite.js';
 
 const WS = 'ws_aaaaaaaaaaaa';
-const KS = 'ks_111111111111';
 const KEY = 'key_111111111111';
 const T0 = Date.UTC(2026, 0, 15);
 
-const event = (id: string, at: number, over: Partial<UsageEventRecord> = {}): UsageEventRecord => ({
-  id,
-  at,
-  workspaceId: WS,
-  keyId: KEY,
-  keyspaceId: KS,
-  code: 'VALID',
-  ip: '203.0.113.7',
-  origin: null,
-  resource: '/v1/things',
-  latencyUs: 42,
-  ...over,
-});
+const event = usageEventRecord;
 
 const BEFORE = [
   event('old1', T0 + 1),

@@ -6,18 +6,17 @@ import {
   sql,
   type Transaction,
 } from 'kysely';
-import {
-  type KeyUse,
-  type RollupTable,
-  UniqueViolation,
-  type UsageBucketCount,
-  type UsageCount,
-  type UsageEventPage,
-  type UsageEventRecord,
-  type UsageSeriesQuery,
+import type {
+  KeyUse,
+  RollupTable,
+  UsageBucketCount,
+  UsageCount,
+  UsageEventPage,
+  UsageEventRecord,
+  UsageSeriesQuery,
 } from '../../core/store/index.js';
 import type { Database } from './schema.js';
-import { chunks, isUniqueViolation as isUnique, locksRows, num } from './sql-values.js';
+import { chunks, locksRows, num, unique } from './sql-values.js';
 import type { UsageEventBlocksTable } from './usage-schema.js';
 
 /**
@@ -136,12 +135,7 @@ const BLOCKS_PER_STATEMENT = 100;
 
 export async function insertUsageEvents(db: Db, events: readonly UsageEventRecord[]): Promise<void> {
   for (const part of chunks(usageEventBlocks(events), BLOCKS_PER_STATEMENT)) {
-    try {
-      await db.insertInto('usage_event_blocks').values(part).execute();
-    } catch (err) {
-      if (isUnique(err)) throw new UniqueViolation('usage event');
-      throw err;
-    }
+    await unique('usage event', () => db.insertInto('usage_event_blocks').values(part).execute());
   }
 }
 

@@ -1,4 +1,5 @@
-/** The usage tables as Kysely sees them (see migration `0005_usage`). */
+// The usage tables as Kysely sees them (see migrations `0005_usage` and `0013_usage_event_blocks`).
+
 /**
  * Raw usage events, in blocks of one key's events of one flush (see usage-ops.ts and migration
  * `0013_usage_event_blocks`): `events` is a JSON array of

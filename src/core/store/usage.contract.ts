@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KeyRecord } from './records.js';
 import { type Store, UniqueViolation } from './store.js';
+import { keyspaceRecord } from './testing/keyspace-record.js';
+import { usageEventRecord as event } from './testing/usage-event-record.js';
 import type { UsageCount, UsageEventRecord } from './usage-store.js';
 
 const WS = 'ws_aaaaaaaaaaaa';
@@ -23,16 +25,7 @@ export function describeUsageStoreContract(name: string, open: () => Promise<Sto
       store = await open();
       await store.insertWorkspace({ id: WS, name: 'one', createdAt: 1 });
       await store.insertWorkspace({ id: OTHER, name: 'two', createdAt: 2 });
-      await store.insertKeyspace({
-        id: KS,
-        workspaceId: WS,
-        name: 'api',
-        prefix: 'kw',
-        defaults: {},
-        rotation: {},
-        createdAt: 1,
-        updatedAt: 1,
-      });
+      await store.insertKeyspace(keyspaceRecord(KS, WS));
       await store.insertKey(key(KEY), null);
     });
     afterEach(async () => store.close());
@@ -59,19 +52,6 @@ export function describeUsageStoreContract(name: string, open: () => Promise<Sto
       lineageId: id,
       revokedAt: null,
       revokeReason: null,
-    });
-    const event = (id: string, at: number, over: Partial<UsageEventRecord> = {}): UsageEventRecord => ({
-      id,
-      at,
-      workspaceId: WS,
-      keyId: KEY,
-      keyspaceId: KS,
-      code: 'VALID',
-      ip: '203.0.113.7',
-      origin: 'https://app.example.com',
-      resource: '/v1/things',
-      latencyUs: 42,
-      ...over,
     });
     const count = (bucket: number, code: string, n: number, over: Partial<UsageCount> = {}): UsageCount => ({
       workspaceId: WS,

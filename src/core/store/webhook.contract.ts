@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventRecord, KeyRecord } from './records.js';
 import type { Store } from './store.js';
+import { keyspaceRecord } from './testing/keyspace-record.js';
 import type { WebhookDeliveryRecord, WebhookRecord } from './webhook-store.js';
 
 const WS = 'ws_aaaaaaaaaaaa';
@@ -18,16 +19,7 @@ export function describeWebhookStoreContract(name: string, open: () => Promise<S
       store = await open();
       await store.insertWorkspace({ id: WS, name: 'one', createdAt: 1 });
       await store.insertWorkspace({ id: OTHER, name: 'two', createdAt: 2 });
-      await store.insertKeyspace({
-        id: KS,
-        workspaceId: WS,
-        name: 'api',
-        prefix: 'kw',
-        defaults: {},
-        rotation: {},
-        createdAt: 1,
-        updatedAt: 1,
-      });
+      await store.insertKeyspace(keyspaceRecord(KS, WS));
     });
     afterEach(async () => store.close());
 

@@ -13,6 +13,12 @@
 //   Keyward, no usage the same with `npm start`'s logger (to /dev/null)
 //   Keyward           the same with usage recording on (bench/run.js's target)
 //   Keyward, defaults also the per-root-key limit (KEYWARD_ROOT_KEY_RATE_LIMIT, on by default)
+//   Keyward, writes not coalesced
+//                     bench/run.js's target with KEYWARD_WRITE_COALESCING=off: each response
+//                     sent as it is finished (docs/architecture.md, "Request flow")
+//   hello world, writes coalesced
+//                     the baseline with Keyward's write coalescing: what it would give the
+//                     hello world (the goal's baseline is the plain one above)
 //   Keyward process, Node.js hello world
 //                     a Keyward server (usage recording off, so that no writer thread catches
 //                     up on earlier slices) answering the Node.js hello world outside Fastify:
@@ -52,13 +58,19 @@ const STEPS = [
   { name: 'Keyward', which: 'keyward', env: serverEnv() },
   { name: 'Keyward, defaults', which: 'keyward', env: {} },
   {
+    name: 'Keyward, writes not coalesced',
+    which: 'keyward',
+    env: serverEnv({ KEYWARD_WRITE_COALESCING: 'off' }),
+  },
+  { name: 'hello world, writes coalesced', which: 'baseline', coalesce: true },
+  {
     name: 'Keyward process, Node.js hello world',
     which: 'keyward',
     env: serverEnv({ KEYWARD_USAGE_RECORDING: 'off' }),
     helloWorld: true,
   },
 ];
-const BASELINE = STEPS.findIndex((step) => step.which === 'baseline');
+const BASELINE = STEPS.findIndex((step) => step.which === 'baseline' && !step.coalesce);
 const HELLO_BODY = '{"hello":"world"}';
 
 log(`http-breakdown: starting ${STEPS.length} servers…`);
@@ -67,7 +79,9 @@ try {
   for (const step of STEPS) {
     const options = step.env
       ? { env: step.env, logger: step.logger, helloWorld: step.helloWorld }
-      : undefined;
+      : step.coalesce
+        ? { coalesce: true }
+        : undefined;
     servers.push(await startServer(step.which, options ? { options } : {}));
   }
   const targets = STEPS.map((step, i) => {
@@ -112,9 +126,9 @@ try {
   );
   console.log('|:--|--:|--:|--:|--:|--:|--:|--:|');
   for (const [i, r] of results.entries()) {
-    // The last step adds nothing to the one before: it is a Keyward process answering less.
+    // The last three steps add nothing to the one before: each is a variant of an earlier one.
     const added =
-      i === 0 || STEPS[i].helloWorld
+      i === 0 || i > STEPS.findIndex((step) => step.name === 'Keyward, defaults')
         ? '—'
         : `${(r.cpuPerRequestUs - results[i - 1].cpuPerRequestUs).toFixed(1)}`;
     // Off Linux the probe reads null and the difference is not a number.

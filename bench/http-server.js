@@ -7,6 +7,7 @@
 //             as `npm start` does (to /dev/null; `options.logger: false` for none)
 //   join      Keyward on a store another process bootstrapped (a second node), logging alike
 // `options.env` is the whole Keyward environment (KEYWARD_DATABASE_URL, KEYWARD_REDIS_URL, …);
+// `options.coalesce: true` gives the baseline Keyward's write coalescing (src/http/coalesce.ts);
 // `options.helloWorld: true` makes a Keyward server also answer `POST /hello-world` as the Node.js
 // hello world does, outside Fastify (what the Keyward process itself costs a request).
 // Reports `{ ready, port, ... }` over IPC once listening, then answers: `cpu` (its CPU time so
@@ -17,6 +18,7 @@ import { createServer } from 'node:http';
 import Fastify from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from '../dist/http/app.js';
+import { coalesceWrites } from '../dist/http/coalesce.js';
 import { serverLogger } from '../dist/server/start.js';
 import { insertKeyClones } from './bulk-keys.js';
 import { createFixture, openServices } from './fixture.js';
@@ -54,9 +56,11 @@ function answerHelloWorld(server) {
   server.on('request', (req, res) => (req.url === '/hello-world' ? helloWorld(req, res) : fastify(req, res)));
 }
 
-async function baseline() {
+async function baseline(options) {
   // A plain Fastify hello world: default JSON body parser, no schema, no hooks, no logger.
   const app = Fastify();
+  // For bench/http-breakdown.js only: what Keyward's write coalescing would give the baseline.
+  if (options.coalesce) coalesceWrites(app.server);
   app.post('/', async () => ({ hello: 'world' }));
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { app, info: {}, dispose: async () => {} };

@@ -6,6 +6,7 @@ import { KeywardError } from '../core/errors/index.js';
 import { idSequence } from '../core/ids/index.js';
 import type { Services } from '../server/services.js';
 import { requireRootKey } from './auth.js';
+import { coalesceWrites } from './coalesce.js';
 import { sendProblem, toKeywardError } from './problem.js';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
@@ -44,6 +45,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     ajv: { customOptions: { removeAdditional: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  if (services.config.writeCoalescing === 'on') coalesceWrites(app.server);
   app.setValidatorCompiler(validatorCompiler());
   app.decorateRequest('principal', null);
   // Synchronous: a promise per response is measurable on the verification hot path.

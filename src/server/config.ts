@@ -121,6 +121,11 @@ export const ConfigSchema = Type.Object({
     description:
       'Whether verifications are recorded as usage events (KEYWARD_USAGE_RECORDING=on|off); off: no events, rollups or lastUsedAt',
   }),
+  writeCoalescing: Type.Union([Type.Literal('on'), Type.Literal('off')], {
+    default: 'on',
+    description:
+      'Whether the responses finished in one event-loop turn are sent together at its end (KEYWARD_WRITE_COALESCING=on|off); off: each is sent as it is finished',
+  }),
   usageRetentionDays: Type.Integer({
     minimum: 0,
     maximum: 36_500,
@@ -239,6 +244,7 @@ const ENV: Record<string, keyof Config> = {
   KEYWARD_VAULT_MAX_VERSIONS: 'vaultMaxVersions',
   KEYWARD_VAULT_ROTATION_CHECK_MS: 'vaultRotationCheckMs',
   KEYWARD_USAGE_RECORDING: 'usageRecording',
+  KEYWARD_WRITE_COALESCING: 'writeCoalescing',
   KEYWARD_USAGE_RETENTION_DAYS: 'usageRetentionDays',
   KEYWARD_USAGE_ROLLUP_RETENTION_DAYS: 'usageRollupRetentionDays',
   KEYWARD_USAGE_QUEUE_LIMIT: 'usageQueueLimit',

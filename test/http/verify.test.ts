@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, harness } from '../support/harness.js';
 import {
@@ -441,4 +442,42 @@ describe('request logging of verifications', () => {
       await h.close();
     }
   });
+});
+
+describe('verifications over real connections (KEYWARD_WRITE_COALESCING)', () => {
+  for (const setting of ['on', 'off'] as const) {
+    it(`answers concurrent verifications on keep-alive connections, each its own key, writes coalescing ${setting}`, async () => {
+      const h = await harness({ env: { KEYWARD_WRITE_COALESCING: setting } });
+      const sockets: Socket[] = [];
+      h.app.server.on('connection', (s: Socket) => sockets.push(s));
+      try {
+        const url = await h.app.listen({ port: 0, host: '127.0.0.1' });
+        const ks = await createKeyspace(h);
+        const keys: { id: string; key: string }[] = [];
+        for (let i = 0; i < 20; i++) keys.push(await createKey(h, ks.id, { name: `k${i}` }));
+        const asked = Array.from(
+          { length: 200 },
+          (_, i) => keys[i % keys.length] as { id: string; key: string },
+        );
+        const answers = await Promise.all(
+          asked.map(async ({ key }) => {
+            const res = await fetch(`${url}/v1/keys/verify`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${h.rootKey}`, 'content-type': 'application/json' },
+              body: JSON.stringify({ key }),
+            });
+            return { status: res.status, body: (await res.json()) as { code: string; keyId: string } };
+          }),
+        );
+        expect(answers.map((a) => [a.status, a.body.code, a.body.keyId])).toEqual(
+          asked.map(({ id }) => [200, 'VALID', id]),
+        );
+        // Every accepted connection got the deferred writes when on, none when off.
+        expect(sockets.length).toBeGreaterThan(0);
+        for (const s of sockets) expect(Object.hasOwn(s, '_write')).toBe(setting === 'on');
+      } finally {
+        await h.close();
+      }
+    });
+  }
 });

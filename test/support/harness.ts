@@ -39,10 +39,15 @@ export async function harness(
     /** Log lines (pino JSON) are appended here, at `logLevel` (default `info`). */
     logLines?: string[];
     logLevel?: string;
+    /** More of the server's environment (KEYWARD_…). */
+    env?: Record<string, string>;
   } = {},
 ): Promise<Harness> {
   const dataDir = mkdtempSync(join(tmpdir(), 'keyward-test-'));
-  const config = loadConfig({ data: dataDir }, opts.logLevel ? { KEYWARD_LOG_LEVEL: opts.logLevel } : {});
+  const config = loadConfig(
+    { data: dataDir },
+    { ...opts.env, ...(opts.logLevel ? { KEYWARD_LOG_LEVEL: opts.logLevel } : {}) },
+  );
   const lines = opts.logLines;
   // The server's own logger (its level, redaction and serializers), writing into `lines`.
   const logger = lines ? serverLogger(config, { write: (line: string) => void lines.push(line) }) : undefined;

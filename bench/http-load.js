@@ -259,6 +259,9 @@ export async function measureAlternating(targets, load) {
       members: members.map((m) => ({
         requestsPerSecond: acc[m].count / acc[m].seconds,
         cpuPerRequestUs: acc[m].cpuUs / Math.max(acc[m].responses, 1),
+        probesPerRequestUs: Object.fromEntries(
+          Object.entries(acc[m].probeUs).map(([name, us]) => [name, us / Math.max(acc[m].responses, 1)]),
+        ),
         responses: acc[m].responses,
         warmupResponses: warm[m].responses,
       })),

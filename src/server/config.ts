@@ -262,6 +262,14 @@ const ENV: Record<string, keyof Config> = {
   KEYWARD_KEY_EXPIRY_CHECK_MS: 'keyExpiryCheckMs',
 };
 
+/** `a, b, c` when the setting is a choice among literals (a union of `Type.Literal`), else undefined. */
+function literalChoices(field: string): string | undefined {
+  const schema = (ConfigSchema.properties as Record<string, { anyOf?: { const?: unknown }[] }>)[field];
+  const options = schema?.anyOf?.map((s) => s.const);
+  if (!options || options.length === 0 || options.some((o) => o === undefined)) return undefined;
+  return options.map(String).join(', ');
+}
+
 const NUMERIC = new Set<keyof Config>([
   'port',
   'bodyLimit',
@@ -315,12 +323,16 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   const withDefaults = Value.Default(ConfigSchema, raw);
   const problems = [...Value.Errors(ConfigSchema, withDefaults)];
   if (problems.length > 0) {
-    const lines = problems.map((p) => {
-      const field = p.instancePath.replace(/^\//, '');
-      const envName = Object.keys(ENV).find((k) => ENV[k] === field);
-      return `${field}${envName ? ` (${envName})` : ''} ${p.message}`;
-    });
-    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+    const lines = new Set(
+      problems.map((p) => {
+        const field = p.instancePath.replace(/^\//, '');
+        const envName = Object.keys(ENV).find((k) => ENV[k] === field);
+        // A choice (`on` | `off`, a log level) is one line naming the choices, not one per choice.
+        const choices = literalChoices(field);
+        return `${field}${envName ? ` (${envName})` : ''} ${choices ? `must be one of ${choices}` : p.message}`;
+      }),
+    );
+    throw new ConfigError(`invalid configuration: ${[...lines].join('; ')}`);
   }
   const config = withDefaults as Static<typeof ConfigSchema>;
   if (config.databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(config.databaseUrl))

@@ -61,26 +61,27 @@ const STEPS = [
     name: 'Keyward, writes not coalesced',
     which: 'keyward',
     env: serverEnv({ KEYWARD_WRITE_COALESCING: 'off' }),
+    variant: true,
   },
-  { name: 'hello world, writes coalesced', which: 'baseline', coalesce: true },
+  { name: 'hello world, writes coalesced', which: 'baseline', coalesce: true, variant: true },
   {
     name: 'Keyward process, Node.js hello world',
     which: 'keyward',
     env: serverEnv({ KEYWARD_USAGE_RECORDING: 'off' }),
     helloWorld: true,
+    variant: true,
   },
 ];
-const BASELINE = STEPS.findIndex((step) => step.which === 'baseline' && !step.coalesce);
+const BASELINE = STEPS.findIndex((step) => step.which === 'baseline' && !step.variant);
 const HELLO_BODY = '{"hello":"world"}';
 
 log(`http-breakdown: starting ${STEPS.length} servers…`);
 const servers = [];
 try {
   for (const step of STEPS) {
-    const options = step.env
-      ? { env: step.env, logger: step.logger, helloWorld: step.helloWorld }
-      : step.coalesce
-        ? { coalesce: true }
+    const options =
+      step.env || step.coalesce
+        ? { env: step.env, logger: step.logger, helloWorld: step.helloWorld, coalesce: step.coalesce }
         : undefined;
     servers.push(await startServer(step.which, options ? { options } : {}));
   }
@@ -126,9 +127,9 @@ try {
   );
   console.log('|:--|--:|--:|--:|--:|--:|--:|--:|');
   for (const [i, r] of results.entries()) {
-    // The last three steps add nothing to the one before: each is a variant of an earlier one.
+    // A variant adds nothing to the step before it: it changes an earlier step.
     const added =
-      i === 0 || i > STEPS.findIndex((step) => step.name === 'Keyward, defaults')
+      i === 0 || STEPS[i].variant
         ? '—'
         : `${(r.cpuPerRequestUs - results[i - 1].cpuPerRequestUs).toFixed(1)}`;
     // Off Linux the probe reads null and the difference is not a number.

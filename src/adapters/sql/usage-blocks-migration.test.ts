@@ -6,7 +6,7 @@ import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createSchema, postgresUrl, type TestSchema } from '../../../test/support/services.js';
 import type { UsageEventRecord } from '../../core/store/index.js';
-import { usageEventRecord } from '../../core/store/testing/usage-event-record.js';
+import { usageEventRecord as event } from '../../core/store/testing/usage-event-record.js';
 import { openPostgresStore } from './postgres.js';
 import type { SqlStore } from './sql-store.js';
 import { openSqliteStore } from './sqlite.js';
@@ -14,8 +14,6 @@ import { openSqliteStore } from './sqlite.js';
 const WS = 'ws_aaaaaaaaaaaa';
 const KEY = 'key_111111111111';
 const T0 = Date.UTC(2026, 0, 15);
-
-const event = usageEventRecord;
 
 const BEFORE = [
   event('old1', T0 + 1),

@@ -25,59 +25,66 @@ async function serve(handler: RequestListener, coalesce = true): Promise<string>
 }
 
 /**
- * Asks `url` once from a worker thread and answers when the first byte of the response arrived
- * (Date.now(), the same clock in both threads): the worker's event loop runs while this
- * thread's is busy, so it sees a response the moment it is sent.
+ * Asks `url` once from a worker thread, which sets `arrived[0]` to 1 (Atomics) the moment the
+ * first byte of the response arrives: the worker's event loop runs while this thread's is busy,
+ * so a handler still running can see whether its response has reached the client.
  */
-function firstByteAt(url: string): { sent: Promise<void>; arrived: Promise<number> } {
+function askFromAnotherThread(url: string): { arrived: Int32Array; done: Promise<void> } {
   const { hostname, port } = new URL(url);
+  const arrived = new Int32Array(new SharedArrayBuffer(4));
   const worker = new Worker(
     `const net = require('node:net');
-     const { parentPort } = require('node:worker_threads');
+     const { parentPort, workerData } = require('node:worker_threads');
      const socket = net.connect(${port}, '${hostname}', () => {
-       socket.write('GET / HTTP/1.1\\r\\nhost: x\\r\\nconnection: close\\r\\n\\r\\n', () => parentPort.postMessage('sent'));
+       socket.write('GET / HTTP/1.1\\r\\nhost: x\\r\\nconnection: close\\r\\n\\r\\n');
      });
-     socket.once('data', () => { parentPort.postMessage(Date.now()); socket.destroy(); });`,
-    { eval: true },
+     socket.once('data', () => { Atomics.store(workerData, 0, 1); parentPort.postMessage('arrived'); socket.destroy(); });`,
+    { eval: true, workerData: arrived },
   );
-  const sent = new Promise<void>((resolve) => worker.once('message', () => resolve()));
-  const arrived = new Promise<number>((resolve, reject) => {
-    worker.on('message', (m) => {
-      if (typeof m === 'number') {
-        resolve(m);
-        void worker.terminate();
-      }
+  const done = new Promise<void>((resolve, reject) => {
+    worker.once('message', () => {
+      resolve();
+      void worker.terminate();
     });
     worker.once('error', reject);
   });
-  return { sent, arrived };
+  return { arrived, done };
 }
 
-/** A handler that answers, then keeps this thread busy for `ms` and records when it stopped. */
-function answerThenBusy(ms: number, done: { at: number }): RequestListener {
+/**
+ * A handler that answers, then keeps this thread busy (the rest of the event-loop turn: other
+ * requests' work) for up to `ms` or until the client has the response, and records which.
+ */
+function answerThenBusy(ms: number, client: { arrived?: Int32Array; duringTurn?: boolean }): RequestListener {
   return (_req, res) => {
     res.end('hello');
     const until = Date.now() + ms;
-    while (Date.now() < until) {
-      // the rest of the event-loop turn: other requests' work
+    const arrived = () => client.arrived !== undefined && Atomics.load(client.arrived, 0) === 1;
+    while (Date.now() < until && !arrived()) {
+      // busy
     }
-    done.at = Date.now();
+    client.duringTurn = arrived();
   };
 }
 
 describe('coalesceWrites', () => {
   it('sends a response at the end of the event-loop turn that finished it, not before', async () => {
-    const done = { at: 0 };
-    const url = await serve(answerThenBusy(150, done));
-    const { arrived } = firstByteAt(url);
-    expect(await arrived).toBeGreaterThanOrEqual(done.at);
+    const client: { arrived?: Int32Array; duringTurn?: boolean } = {};
+    const url = await serve(answerThenBusy(300, client));
+    const { arrived, done } = askFromAnotherThread(url);
+    client.arrived = arrived;
+    await done;
+    expect(client.duringTurn).toBe(false);
   });
 
-  it('without it, the same response leaves while the turn is still busy (the test can tell)', async () => {
-    const done = { at: 0 };
-    const url = await serve(answerThenBusy(150, done), false);
-    const { arrived } = firstByteAt(url);
-    expect(await arrived).toBeLessThan(done.at);
+  it('without it, the same response reaches the client while the turn is still busy (the test can tell)', async () => {
+    const client: { arrived?: Int32Array; duringTurn?: boolean } = {};
+    // Busy until the client has it (10 s at most): a slow machine only makes the wait longer.
+    const url = await serve(answerThenBusy(10_000, client), false);
+    const { arrived, done } = askFromAnotherThread(url);
+    client.arrived = arrived;
+    await done;
+    expect(client.duringTurn).toBe(true);
   });
 
   it('answers many concurrent keep-alive requests, each with its own body', async () => {

@@ -97,6 +97,10 @@ describe('webhooks end to end', () => {
     await waitFor('a successful delivery', async () =>
       (await receiver.received('/flaky')).some((r) => r.status === 204) ? true : undefined,
     );
+    await waitFor('the delivery recorded as delivered', async () => {
+      const log = await api(server, server.rootKey, 'GET', `/v1/webhooks/${hook.id}/deliveries`);
+      return log.body.items[0]?.status === 'delivered' ? true : undefined;
+    });
     // The schedule has attempts left; nothing more may come after the success.
     await sleep(1_500);
 

@@ -91,8 +91,8 @@ describe.skipIf(!url)('Redis rate limiter', () => {
       await redis.del(
         logKey('ttl', 2_000),
         logKey('flush', 60_000),
-        logKey('leave', 1_000),
-        logKey('trim', 300),
+        logKey('leave', 3_000),
+        logKey('trim', 3_000),
       );
       redis.disconnect();
       await limiter.close();
@@ -107,28 +107,30 @@ describe.skipIf(!url)('Redis rate limiter', () => {
     });
 
     it('counts right while entries leave the window between refusals and peeks', async () => {
-      const spec = [{ name: 'leave', limit: 3, windowMs: 1_000 }];
-      for (const wait of [0, 300, 300]) {
+      // Entries 900 ms apart in a 3 s window: a late timer only pushes entries out sooner, and
+      // each "still inside" below has 600 ms to spare for a loaded machine.
+      const spec = [{ name: 'leave', limit: 3, windowMs: 3_000 }];
+      for (const wait of [0, 900, 900]) {
         await sleep(wait);
         expect((await limiter.limit(id, spec, 1)).success).toBe(true);
       }
-      await sleep(500); // the first entry has left, the other two are inside
+      await sleep(1_500); // the first entry has left, the other two are inside
       expect((await limiter.limit(id, spec, 0)).results[0]?.remaining).toBe(1);
       expect((await limiter.limit(id, spec, 2)).success).toBe(false);
       expect(await limiter.limit(id, spec, 1)).toMatchObject({ success: true, results: [{ remaining: 0 }] });
-      await sleep(300); // the second has left too
+      await sleep(900); // the second has left too
       expect((await limiter.limit(id, spec, 0)).results[0]?.remaining).toBe(1);
       expect(errors).toEqual([]);
     });
 
     it('removes the entries that have left the window, 16 or more at a time', async () => {
-      const spec = [{ name: 'trim', limit: 100, windowMs: 300 }];
+      const spec = [{ name: 'trim', limit: 100, windowMs: 3_000 }];
       for (let i = 0; i < 20; i++) await limiter.limit(id, spec, 1);
-      await sleep(200);
+      await sleep(2_000);
       await limiter.limit(id, spec, 1);
-      await sleep(150); // the 20 have left, the 21st is inside
+      await sleep(1_500); // the 20 have left, the 21st is inside (1.5 s to spare)
       expect(await limiter.limit(id, spec, 1)).toMatchObject({ success: true, results: [{ remaining: 98 }] });
-      expect(await redis.llen(logKey('trim', 300))).toBe(2);
+      expect(await redis.llen(logKey('trim', 3_000))).toBe(2);
     });
 
     it('keeps deciding on Redis, not on its fallback, after Redis forgot the script', async () => {

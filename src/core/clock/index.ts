@@ -24,11 +24,28 @@ let anchorWall = 0;
  * second; between anchors it runs at the monotonic clock's rate.
  */
 export function wallClockAt(monotonicMs: number): number {
-  if (monotonicMs - anchorMono >= ANCHOR_MS || monotonicMs < anchorMono) {
-    anchorWall = Date.now();
-    anchorMono = performance.now();
-  }
+  if (monotonicMs - anchorMono >= ANCHOR_MS || monotonicMs < anchorMono) anchor();
   return Math.floor(anchorWall + (monotonicMs - anchorMono));
+}
+
+/**
+ * Pairs a system clock reading with the monotonic instant it was taken at: the monotonic clock
+ * read on both sides, the midpoint kept, and read again (up to three times in all) when the
+ * thread was held up between the two reads for more than a millisecond, so a preemption does
+ * not skew every time given out for the next second.
+ */
+function anchor(): void {
+  let gap = Number.POSITIVE_INFINITY;
+  for (let attempt = 0; attempt < 3 && gap > 1; attempt++) {
+    const before = performance.now();
+    const wall = Date.now();
+    const after = performance.now();
+    if (after - before < gap) {
+      gap = after - before;
+      anchorWall = wall;
+      anchorMono = (before + after) / 2;
+    }
+  }
 }
 
 /** A clock that only moves when told to; for tests and simulations. */

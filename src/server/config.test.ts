@@ -18,6 +18,16 @@ describe('loadConfig', () => {
     );
   });
 
+  it('waits 500 ms for Redis on a rate-limit decision by default, as long as KEYWARD_RATELIMIT_REDIS_TIMEOUT_MS says', () => {
+    expect(loadConfig(flags, {}).ratelimitRedisTimeoutMs).toBe(500);
+    expect(loadConfig(flags, { KEYWARD_RATELIMIT_REDIS_TIMEOUT_MS: '2000' }).ratelimitRedisTimeoutMs).toBe(
+      2_000,
+    );
+    expect(() => loadConfig(flags, { KEYWARD_RATELIMIT_REDIS_TIMEOUT_MS: '0' })).toThrow(
+      /ratelimitRedisTimeoutMs \(KEYWARD_RATELIMIT_REDIS_TIMEOUT_MS\) must be >= 10/,
+    );
+  });
+
   it('lists every bad setting with its variable', () => {
     expect(() => loadConfig(flags, { KEYWARD_PORT: 'x', KEYWARD_USAGE_RECORDING: 'yes' })).toThrow(
       /port \(KEYWARD_PORT\) must be integer.*usageRecording \(KEYWARD_USAGE_RECORDING\) must be one of on, off/,

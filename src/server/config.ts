@@ -29,6 +29,13 @@ export const ConfigSchema = Type.Object({
   redisUrl: Type.Optional(
     Type.String({ description: 'redis:// URL (KEYWARD_REDIS_URL); unset: in-process' }),
   ),
+  ratelimitRedisTimeoutMs: Type.Integer({
+    minimum: 10,
+    maximum: 60_000,
+    default: 500,
+    description:
+      'How long a rate-limit decision waits for Redis before deciding on the node share (KEYWARD_RATELIMIT_REDIS_TIMEOUT_MS)',
+  }),
   databasePoolSize: Type.Integer({
     minimum: 1,
     maximum: 1000,
@@ -230,6 +237,7 @@ const ENV: Record<string, keyof Config> = {
   KEYWARD_DATA_DIR: 'dataDir',
   KEYWARD_DATABASE_URL: 'databaseUrl',
   KEYWARD_REDIS_URL: 'redisUrl',
+  KEYWARD_RATELIMIT_REDIS_TIMEOUT_MS: 'ratelimitRedisTimeoutMs',
   KEYWARD_DATABASE_POOL_SIZE: 'databasePoolSize',
   KEYWARD_ROOT_KEY_RATE_LIMIT: 'rootKeyRateLimit',
   KEYWARD_SCHEDULER_TICK_MS: 'schedulerTickMs',
@@ -276,6 +284,7 @@ const NUMERIC = new Set<keyof Config>([
   'cacheSize',
   'cacheTtlMs',
   'databasePoolSize',
+  'ratelimitRedisTimeoutMs',
   'rootKeyRateLimit',
   'schedulerTickMs',
   'schedulerLeaseMs',

@@ -186,6 +186,7 @@ function openLimiter(
   if (config.redisUrl === undefined) return new MemoryRateLimiter(clock);
   let lastError = '';
   const limiter: RedisRateLimiter = new RedisRateLimiter(config.redisUrl, clock, {
+    commandTimeoutMs: config.ratelimitRedisTimeoutMs,
     onHealthChange: (healthy) => {
       metrics.rateLimitFallback.set(healthy ? 0 : 1);
       dependencies.set('redis_ratelimit', healthy);

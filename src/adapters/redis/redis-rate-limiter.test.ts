@@ -67,9 +67,46 @@ describe.skipIf(!url)('Redis rate limiter across an outage', () => {
   }, 30_000);
 });
 
+describe.skipIf(!url)('Redis rate limiter with Redis not answering (a network partition)', () => {
+  it('stops waiting after commandTimeoutMs and decides on its fallback (nothing, at the start of an outage)', async () => {
+    const target = new URL(url ?? 'redis://127.0.0.1:6379');
+    const proxy = await TcpProxy.start({ host: target.hostname, port: Number(target.port || 6379) });
+    const quick = new RedisRateLimiter(`redis://127.0.0.1:${proxy.port}`, systemClock, {
+      commandTimeoutMs: 100,
+    });
+    const patient = new RedisRateLimiter(`redis://127.0.0.1:${proxy.port}`, systemClock, {
+      commandTimeoutMs: 2_000,
+    });
+    const spec = [{ name: 'partition', limit: 5, windowMs: 60_000 }];
+    const id = `partition-${process.pid}-${Date.now()}`;
+    const timed = async (limiter: RedisRateLimiter) => {
+      const started = performance.now();
+      const decision = await limiter.limit(id, spec, 1);
+      return { decision, ms: performance.now() - started };
+    };
+    try {
+      await Promise.all([quick.ready(), patient.ready()]);
+      await proxy.freeze();
+      const [fast, slow] = await Promise.all([timed(quick), timed(patient)]);
+      expect(fast.decision.success).toBe(false);
+      expect(slow.decision.success).toBe(false);
+      // A timer never fires early; the upper bound leaves 1.9 s for a loaded machine.
+      expect(fast.ms).toBeLessThan(2_000);
+      expect(slow.ms).toBeGreaterThanOrEqual(1_990);
+    } finally {
+      await Promise.all([quick.close(), patient.close()]);
+      await proxy.cut();
+    }
+  });
+});
+
+// These tests assert exact decisions: a generous timeout keeps a slow moment of a loaded machine
+// from turning a decision into a fallback one (the default is 500 ms).
+const patiently = { commandTimeoutMs: 5_000 };
+
 describe.skipIf(!url)('Redis rate limiter', () => {
   describeRateLimiterContract('redis', async () => {
-    const limiter = new RedisRateLimiter(url ?? '', systemClock);
+    const limiter = new RedisRateLimiter(url ?? '', systemClock, patiently);
     await limiter.ready();
     // Redis decides with its own clock, which cannot be frozen: here time really passes.
     return { limiter, advance: sleep, close: () => limiter.close() };
@@ -83,7 +120,10 @@ describe.skipIf(!url)('Redis rate limiter', () => {
     const logKey = (name: string, windowMs: number) => `kw:rl:{${id}}:${name}:${windowMs}:list`;
 
     beforeAll(async () => {
-      limiter = new RedisRateLimiter(url ?? '', systemClock, { onError: (err) => errors.push(err) });
+      limiter = new RedisRateLimiter(url ?? '', systemClock, {
+        ...patiently,
+        onError: (err) => errors.push(err),
+      });
       redis = new Redis(url ?? '');
       await limiter.ready();
     });

@@ -10,7 +10,6 @@ import { decisionsFromReply, SLIDING_LOG_SCRIPT } from './sliding-log-script.js'
 const NODES_KEY = 'keyward:nodes';
 const HEARTBEAT_MS = 5_000;
 const NODE_TTL_MS = 15_000;
-const COMMAND_TIMEOUT_MS = 500;
 
 /** Requests of one identifier in one call at most; more go in the next call, in order. */
 const MAX_BATCH = 64;
@@ -32,6 +31,11 @@ function sameLimits(a: readonly RateLimitSpec[], b: readonly RateLimitSpec[]): b
 }
 
 export interface RedisRateLimiterOptions {
+  /**
+   * How long a call waits for Redis (ms, default 500) before it fails and the request is
+   * decided on the node's fallback share — which also starts an outage (see below).
+   */
+  commandTimeoutMs?: number;
   onHealthChange?: (healthy: boolean) => void;
   onError?: (err: Error) => void;
 }
@@ -86,7 +90,7 @@ export class RedisRateLimiter implements RateLimiter {
       connectTimeout: 2_000,
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
-      commandTimeout: COMMAND_TIMEOUT_MS,
+      commandTimeout: options.commandTimeoutMs ?? 500,
     });
     this.redis.on('error', (err: Error) => options.onError?.(err));
     this.redis.on('ready', () => {

@@ -296,8 +296,9 @@ describe.skipIf(!pg || !sharedRedis)('two nodes when Redis goes down and comes b
       console.log(
         `[multinode] partitioned node: revoked keys refused after ${delays.map((d) => d.toFixed(0)).join(', ')} ms`,
       );
-      // One heartbeat period to send the PING, one to give up on it, and scheduling slack.
-      expect(Math.max(...delays)).toBeLessThan(3_500);
+      // One heartbeat period to send the PING, one to give up on it (2 s by design), and slack
+      // for the timers of a loaded machine: still far inside the cache's 60 s lifetime.
+      expect(Math.max(...delays)).toBeLessThan(5_000);
       await waitReady(n3, 503, 10_000);
       console.log(
         `[multinode] partitioned node not ready ${(performance.now() - frozenAt).toFixed(0)} ms in`,

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,17 +22,47 @@ export function ensureBuilt(): void {
   if (!existsSync(entry)) throw new Error('npm run build did not produce dist/cli/main.js');
 }
 
-/** A port nobody listens on right now (the OS picks it). */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * The lowest port the kernel hands out for outgoing connections (and for listening on port 0):
+ * a port below it is never taken by a connection to PostgreSQL or Redis between our check and
+ * the server's bind, which on a busy test machine a port the OS picked can be.
+ */
+function ephemeralFloor(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low) && low > 21_000) return low;
+  } catch {
+    // Not Linux: the IANA dynamic range starts at 49152.
+  }
+  return 32_768;
+}
+
+function listenOnce(port: number): Promise<number | null> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.once('error', () => resolve(null));
+    srv.listen(port, '127.0.0.1', () => {
       const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => (port > 0 ? resolve(port) : reject(new Error('no port assigned'))));
+      const got = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolve(got > 0 ? got : null));
     });
   });
+}
+
+/**
+ * A port nobody listens on right now, for a server process to bind next: drawn at random from
+ * 20000 up to the ephemeral range (see ephemeralFloor) and checked by binding it; the OS picks
+ * one if 50 draws are all taken.
+ */
+export async function freePort(): Promise<number> {
+  const floor = ephemeralFloor();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await listenOnce(20_000 + Math.floor(Math.random() * (floor - 20_000)));
+    if (port !== null) return port;
+  }
+  const port = await listenOnce(0);
+  if (port === null) throw new Error('no free port');
+  return port;
 }
 
 /** The environment without any KEYWARD_* the developer may have set, so suites are hermetic. */

@@ -166,6 +166,29 @@ describe('root keys', () => {
       expectProblem(await h.call('GET', '/v1/root-keys', undefined, self.body.key), 401, 'UNAUTHORIZED');
     });
 
+    it('refuses with 403 to revoke a root key holding a permission the caller lacks, and it keeps working', async () => {
+      const narrow = await h.call('POST', '/v1/root-keys', { permissions: ['root_keys.write', 'keys.read'] });
+      const stronger = await h.call('POST', '/v1/root-keys', { permissions: ['keys.read', 'audit.read'] });
+      const bootstrap = (await h.call('GET', '/v1/root-keys?limit=100')).body.items.find(
+        (k: { permissions: string[] }) => k.permissions.includes('*'),
+      );
+
+      for (const target of [bootstrap.id, stronger.body.id]) {
+        const res = await h.call('POST', `/v1/root-keys/${target}/revoke`, undefined, narrow.body.key);
+        expectProblem(res, 403, 'PERMISSION_DENIED');
+        expect(res.body.detail).toMatch(
+          /only revoke root keys whose permissions it holds; it lacks (\*|audit\.read)/,
+        );
+      }
+      expect((await h.call('GET', '/v1/root-keys')).status).toBe(200);
+      expect((await h.call('GET', '/v1/audit', undefined, stronger.body.key)).status).toBe(200);
+      // One whose permissions it holds, it may revoke.
+      const weaker = await h.call('POST', '/v1/root-keys', { permissions: ['keys.read'] });
+      expect(
+        (await h.call('POST', `/v1/root-keys/${weaker.body.id}/revoke`, undefined, narrow.body.key)).status,
+      ).toBe(200);
+    });
+
     it('answers 404 for an id that names nothing', async () => {
       const res = await h.call('POST', `/v1/root-keys/${UNKNOWN_ID.rootKey}/revoke`);
 

@@ -28,7 +28,9 @@ export async function makeWorld(h: Harness, rootKey: string): Promise<World> {
   const ks = await createKeyspace(h, {}, rootKey);
   const empty = await createKeyspace(h, {}, rootKey);
   const key = await createKey(h, ks.id, {}, rootKey);
-  const rk = await h.call('POST', '/v1/root-keys', { permissions: ['keys.verify'] }, rootKey);
+  // The root key the revoke route targets: one a key holding just root_keys.write may revoke
+  // (a root key can only revoke root keys whose permissions it holds).
+  const rk = await h.call('POST', '/v1/root-keys', { permissions: ['root_keys.write'] }, rootKey);
   expect(rk.status).toBe(201);
   const secretPath = `world/${uniqueName('secret')}`;
   const secret = await h.call('PUT', `/v1/secrets/${secretPath}`, { value: 'world value' }, rootKey);

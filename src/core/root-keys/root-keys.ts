@@ -156,6 +156,14 @@ export class RootKeys {
       const rk = await tx.getRootKey(principal.workspaceId, id);
       if (!rk) throw notFound('root key', id);
       if (!principal.permissions.has('root_keys.write')) throw denied('root_keys.write');
+      // As with granting: a key may not take away access it does not have itself, or a narrow
+      // root_keys.write key could lock every stronger key (the bootstrap `*` one) out.
+      const lacking = rk.permissions.find((p) => !principal.permissions.covers(p));
+      if (lacking !== undefined)
+        throw new KeywardError(
+          'PERMISSION_DENIED',
+          `A root key can only revoke root keys whose permissions it holds; it lacks ${lacking}`,
+        );
       if (rk.revokedAt !== null) return rk;
       const at = this.clock.now();
       await tx.revokeRootKey(principal.workspaceId, id, at);

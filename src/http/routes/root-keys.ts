@@ -72,7 +72,8 @@ export function rootKeyRoutes(services: Services): FastifyPluginAsyncTypebox {
           tags,
           security,
           summary: 'Revoke a root key',
-          description: 'Needs `root_keys.write`. The root key is refused from the moment the answer is sent.',
+          description:
+            'Needs `root_keys.write`, and every permission the revoked root key holds (403 otherwise: a narrow key cannot lock out a stronger one). The root key is refused from the moment the answer is sent.',
           params: RootKeyParams,
           response: { 200: RootKey, ...errors() },
         },

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -7,7 +9,7 @@ import { idSequence } from '../core/ids/index.js';
 import type { Services } from '../server/services.js';
 import { requireRootKey } from './auth.js';
 import { coalesceWrites } from './coalesce.js';
-import { sendProblem, toKeywardError } from './problem.js';
+import { PROBLEM_CONTENT_TYPE, problemBody, sendProblem, toKeywardError } from './problem.js';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
 import { incidentRoutes } from './routes/incidents.js';
@@ -31,18 +33,63 @@ export interface AppOptions {
 
 export const API_VERSION = '0.1.0';
 
+/** The longest path parameter the router takes (Fastify's default); ids are far shorter. */
+const MAX_PARAM_LENGTH = 100;
+
+/**
+ * Answers a connection whose request Node.js could not parse (headers too large, a timeout, not
+ * HTTP) with a problem, then closes it — as Fastify's own handler does, in the API's format.
+ */
+function answerClientError(err: Error & { code?: string }, socket: Duplex, requestId: string): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed) return;
+  const problem =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new KeywardError('HEADERS_TOO_LARGE', 'The request line and headers exceed the 16 KiB limit')
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new KeywardError('REQUEST_TIMEOUT', 'The request did not arrive in time')
+        : new KeywardError('VALIDATION_FAILED', 'The request is not valid HTTP');
+  if (socket.writable) {
+    const body = JSON.stringify(problemBody(problem, requestId));
+    socket.write(
+      `HTTP/1.1 ${problem.status} ${STATUS_CODES[problem.status]}\r\ncontent-type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+        `content-length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(err);
+}
+
 /**
  * Builds the HTTP app without listening, so tests drive it with `app.inject()`.
  * Routes are thin: a schema (validation and OpenAPI at once), one service call, the answer.
  */
 export async function buildApp(services: Services, opts: AppOptions = {}): Promise<FastifyInstance> {
+  const requestIds = idSequence('request');
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
     bodyLimit: services.config.bodyLimit,
-    genReqId: idSequence('request'),
+    genReqId: requestIds,
     requestIdHeader: false,
     trustProxy: false,
     ajv: { customOptions: { removeAdditional: false } },
+    // What the router refuses before any route runs is a problem too.
+    frameworkErrors: (err, req, reply) =>
+      sendProblem(
+        reply,
+        req,
+        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new KeywardError(
+              'VALIDATION_FAILED',
+              `A path segment is longer than ${MAX_PARAM_LENGTH} characters`,
+            )
+          : err.code === 'FST_ERR_BAD_URL'
+            ? new KeywardError(
+                'VALIDATION_FAILED',
+                'The URL does not decode (a bad percent-encoded sequence)',
+              )
+            : toKeywardError(err),
+      ),
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    clientErrorHandler: (err, socket) => answerClientError(err, socket, requestIds()),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   if (services.config.writeCoalescing === 'on') coalesceWrites(app.server);

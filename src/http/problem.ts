@@ -22,18 +22,25 @@ interface ValidationIssue {
   keyword?: string;
 }
 
+/** The id patterns of the schemas (`^key_[0-9A-Za-z]{8,40}$`), so a bad id is named in words. */
+const ID_PATTERN = /^\^([a-z]+)_\[0-9A-Za-z\]\{8,40\}\$$/;
+
 function fieldErrors(issues: ValidationIssue[], part: string | undefined): FieldError[] {
   return issues.map((v) => {
     let path = v.instancePath || '';
     const p = v.params ?? {};
     if (typeof p.missingProperty === 'string') path += `/${p.missingProperty}`;
     if (typeof p.additionalProperty === 'string') path += `/${p.additionalProperty}`;
+    const idPrefix =
+      v.keyword === 'pattern' && typeof p.pattern === 'string' ? ID_PATTERN.exec(p.pattern)?.[1] : undefined;
     const message =
       v.keyword === 'additionalProperties'
         ? 'is not a known field'
         : v.keyword === 'required'
           ? 'is required'
-          : (v.message ?? 'is not valid');
+          : idPrefix !== undefined
+            ? `is not a ${idPrefix}_… id (${idPrefix}_ and 8 to 40 letters and digits)`
+            : (v.message ?? 'is not valid');
     return { path: `${part === 'body' || part === undefined ? '' : `${part}:`}${path || '/'}`, message };
   });
 }

@@ -14,12 +14,32 @@ const base: Options = {
 };
 
 /**
+ * RFC 3339 date-times (ajv-formats' check: a leap second `23:59:60Z` passes it) that are also
+ * an instant JavaScript can hold: Date.parse refuses a leap second and years past ±275760, and
+ * every route turns the text into epoch ms, so such a value must be a 400 here, not a NaN later.
+ */
+function withDateTimes(ajv: Ajv): Ajv {
+  const rfc3339 = ajv.formats['date-time'];
+  const check =
+    typeof rfc3339 === 'function'
+      ? rfc3339
+      : typeof rfc3339 === 'object' && rfc3339 !== null && 'validate' in rfc3339
+        ? rfc3339.validate
+        : null;
+  if (typeof check !== 'function') throw new Error('ajv-formats did not define date-time');
+  return ajv.addFormat('date-time', {
+    type: 'string',
+    validate: (text: string) => (check as (t: string) => boolean)(text) && Number.isFinite(Date.parse(text)),
+  });
+}
+
+/**
  * Bodies are validated strictly (a number where a string belongs is a 400); only the
  * querystring and path parameters, which arrive as text, are coerced to their types.
  */
 export function validatorCompiler(): FastifySchemaCompiler<unknown> {
-  const strict = addFormats(new Ajv({ ...base, coerceTypes: false }));
-  const coercing = addFormats(new Ajv({ ...base, coerceTypes: 'array' }));
+  const strict = withDateTimes(addFormats(new Ajv({ ...base, coerceTypes: false })));
+  const coercing = withDateTimes(addFormats(new Ajv({ ...base, coerceTypes: 'array' })));
   return ({ schema, httpPart }) => {
     const ajv = httpPart === 'body' ? strict : coercing;
     const validate = ajv.compile(schema as object);

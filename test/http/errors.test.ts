@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, harness } from '../support/harness.js';
 import {
@@ -119,6 +120,34 @@ describe('errors', () => {
       expectProblem(res, 400, 'VALIDATION_FAILED');
     });
 
+    it('answers 400 for a date-time no instant matches (a leap second), on every route that takes one, and changes nothing', async () => {
+      const key = await createKey(h, ks.id, { name: 'before', expiresAt: '2031-01-01T00:00:00.000Z' });
+      const { key: _plaintext, ...before } = key;
+      const auditBefore = await allAuditEntries(h);
+      const leap = '2031-06-30T23:59:60Z';
+
+      const replies = [
+        await h.call('PATCH', `/v1/keys/${key.id}`, { name: 'after', expiresAt: leap }),
+        await h.call('POST', `/v1/keyspaces/${ks.id}/keys`, { expiresAt: leap }),
+        await h.call('POST', '/v1/keys/revoke', {
+          filter: { keyspaceId: ks.id, createdBefore: leap },
+          reason: 'leap',
+        }),
+        await h.call('GET', `/v1/keyspaces/${ks.id}/keys?expiresBefore=${leap}`),
+        await h.call('GET', `/v1/keys/${key.id}/usage?from=${leap}`),
+        await h.call('GET', `/v1/keys/${key.id}/usage?to=${leap}`),
+        await h.call('POST', `/v1/keyspaces/${ks.id}/keys`, { expiresAt: '+275761-01-01T00:00:00Z' }),
+      ];
+
+      for (const res of replies) {
+        expectProblem(res, 400, 'VALIDATION_FAILED');
+        expect(res.body.detail).toMatch(/date-time/);
+      }
+      expect((await h.call('GET', `/v1/keys/${key.id}`)).body).toEqual(before);
+      expect((await h.call('POST', '/v1/keys/verify', { key: key.key })).body.code).toBe('VALID');
+      expect(await allAuditEntries(h)).toEqual(auditBefore);
+    });
+
     it('answers 400 for the same rate limit named twice', async () => {
       const limit = { name: 'a', limit: 1, windowMs: 1000 };
 
@@ -209,6 +238,23 @@ describe('errors', () => {
       expectProblem(res, 404, 'ROUTE_NOT_FOUND');
     });
 
+    it('answers a URL that does not decode, and a path segment too long for an id, with 400 problems', async () => {
+      const badUrl = await h.call('GET', '/v1/keys/key_%E0%A4%A');
+      expectProblem(badUrl, 400, 'VALIDATION_FAILED');
+      expect(badUrl.body.detail).toMatch(/does not decode/);
+
+      const long = await h.call('GET', `/v1/keys/key_${'a'.repeat(10_000)}`);
+      expectProblem(long, 400, 'VALIDATION_FAILED');
+      expect(long.body.detail).toMatch(/longer than 100 characters/);
+    });
+
+    it('names an id of the wrong kind in words, not as the pattern it failed', async () => {
+      const res = await h.call('GET', `/v1/keys/${ks.id}`);
+
+      expectProblem(res, 400, 'VALIDATION_FAILED');
+      expect(res.body.detail).toBe('params:/id is not a key_… id (key_ and 8 to 40 letters and digits)');
+    });
+
     it('answers an unknown method on a known path with a 4xx problem', async () => {
       const res = await h.call('PUT', '/v1/keyspaces', {});
 
@@ -297,4 +343,52 @@ describe('errors', () => {
 
     expect(failures).toEqual([]);
   });
+});
+
+/** Sends `text` on a new connection and answers everything received until the server closes it. */
+function exchange(url: string, text: string): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const socket = connect(Number(port), hostname, () => socket.write(text));
+    socket.setEncoding('utf8');
+    socket.on('data', (d: string) => {
+      got += d;
+    });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(got));
+  });
+}
+
+describe('requests Node.js cannot parse, over real connections (KEYWARD_WRITE_COALESCING)', () => {
+  for (const setting of ['on', 'off'] as const) {
+    it(`answers each with a problem, then closes the connection, writes coalescing ${setting}`, async () => {
+      const h = await harness({ env: { KEYWARD_WRITE_COALESCING: setting } });
+      try {
+        const url = await h.app.listen({ port: 0, host: '127.0.0.1' });
+        const cases = [
+          {
+            text: `GET /v1/keyspaces HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`,
+            status: 431,
+            code: 'HEADERS_TOO_LARGE',
+          },
+          { text: 'GARBAGE\r\n\r\n', status: 400, code: 'VALIDATION_FAILED' },
+        ];
+        for (const c of cases) {
+          const answer = await exchange(url, c.text);
+          const [head = '', body = ''] = answer.split('\r\n\r\n');
+          expect(head).toMatch(new RegExp(`^HTTP/1.1 ${c.status} `));
+          expect(head).toMatch(/content-type: application\/problem\+json/i);
+          const problem = JSON.parse(body);
+          expect(problem).toMatchObject({ status: c.status, code: c.code });
+          expect(problem.requestId).toMatch(/^req_/);
+          expect(head).toContain(`x-request-id: ${problem.requestId}`);
+        }
+        // The server goes on serving.
+        expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      } finally {
+        await h.close();
+      }
+    });
+  }
 });

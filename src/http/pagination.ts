@@ -11,8 +11,9 @@ function badCursor(): KeywardError {
   ]);
 }
 
+/** An empty `cursor=` is the first page, as no cursor is (clients often send it so). */
 export function decodeTimeCursor(cursor: string | undefined): { createdAt: number; id: string } | undefined {
-  if (cursor === undefined) return undefined;
+  if (cursor === undefined || cursor === '') return undefined;
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown;
     if (Array.isArray(v) && typeof v[0] === 'number' && typeof v[1] === 'string')
@@ -22,7 +23,7 @@ export function decodeTimeCursor(cursor: string | undefined): { createdAt: numbe
 }
 
 export function decodeSeqCursor(cursor: string | undefined): number | undefined {
-  if (cursor === undefined) return undefined;
+  if (cursor === undefined || cursor === '') return undefined;
   try {
     const v = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown;
     if (typeof v === 'number' && Number.isSafeInteger(v) && v > 0) return v;

@@ -43,6 +43,21 @@ describe('keys', () => {
   afterEach(async () => h.close());
 
   describe('POST /v1/keyspaces/{id}/keys', () => {
+    it('issues a key with the keyspace defaults when the request has no body, or an empty one', async () => {
+      for (const headers of [{}, { 'content-type': 'application/json' }]) {
+        const res = await h.app.inject({
+          method: 'POST',
+          url: `/v1/keyspaces/${ks.id}/keys`,
+          headers: { authorization: `Bearer ${h.rootKey}`, ...headers },
+        });
+
+        expect(res.statusCode).toBe(201);
+        const body = JSON.parse(res.body);
+        expect(body).toMatchObject({ keyspaceId: ks.id, name: null, scopes: [], status: 'active' });
+        expect((await h.call('POST', '/v1/keys/verify', { key: body.key })).body.code).toBe('VALID');
+      }
+    });
+
     it('answers 201 with every field of the key object plus the plaintext key', async () => {
       const res = await h.call('POST', `/v1/keyspaces/${ks.id}/keys`, {
         name: 'ci',
@@ -309,6 +324,16 @@ describe('keys', () => {
       const res = await h.call('GET', `/v1/keyspaces/${ks.id}/keys?cursor=${cursor}`);
 
       expectProblem(res, 400, 'INVALID_CURSOR');
+    });
+
+    it('answers the first page for an empty cursor=, as for none', async () => {
+      await createKey(h, ks.id, { name: 'only' });
+
+      const res = await h.call('GET', `/v1/keyspaces/${ks.id}/keys?cursor=`);
+
+      expect(res.status).toBe(200);
+      expect(res.body.items).toEqual((await h.call('GET', `/v1/keyspaces/${ks.id}/keys`)).body.items);
+      expect(res.body.items).toHaveLength(1);
     });
 
     it('refuses an unknown status with 400', async () => {

@@ -46,12 +46,13 @@ export function keyRoutes(services: Services): FastifyPluginAsyncTypebox {
           description:
             'Needs `keys.create` (or `keys.create:<keyspaceId>`). The answer carries the plaintext `key` this once; Keyward stores only its SHA-256.',
           params: KeyspaceParams,
-          body: KeyCreate,
+          // Every field is optional, so no body at all is a key with the keyspace's defaults.
+          body: Type.Optional(KeyCreate),
           response: { 201: KeyCreated, ...errors() },
         },
       },
       async (req, reply) => {
-        const b = req.body;
+        const b = req.body ?? {};
         const created = await services.keys.create(callContext(req), req.params.id, {
           ...b,
           expiresAt: toMs(b.expiresAt),

@@ -103,6 +103,20 @@ describe('audit', () => {
       });
     });
 
+    it('writes the times in key entries as ISO 8601, as the rest of the API does', async () => {
+      const key = await createKey(h, (await createKeyspace(h)).id, { expiresAt: '2031-01-01T00:00:00.000Z' });
+      expect((await latest()).data.expiresAt).toBe('2031-01-01T00:00:00.000Z');
+
+      await h.call('PATCH', `/v1/keys/${key.id}`, { expiresAt: '2032-02-02T00:00:00.000Z' });
+      expect((await latest()).data.expiresAt).toBe('2032-02-02T00:00:00.000Z');
+      await h.call('PATCH', `/v1/keys/${key.id}`, { expiresAt: null });
+      expect((await latest()).data).toHaveProperty('expiresAt', null);
+
+      await h.call('POST', `/v1/keys/${key.id}/rotate`, { gracePeriodSeconds: 60 });
+      // The harness clock stands at 2026-01-15T12:00:00Z.
+      expect((await latest()).data.oldKeyExpiresAt).toBe('2026-01-15T12:01:00.000Z');
+    });
+
     it('key.deleted', async () => {
       const key = await createKey(h, (await createKeyspace(h)).id);
 

@@ -44,7 +44,16 @@ describe('scheduled rotation (keyspace rotation.maxAgeSeconds)', () => {
     h.clock.set(created + HOUR + 600 * SECOND);
     expect((await verify(h, { key: key.key })).code).toBe('EXPIRED');
     const audit = await h.call('GET', `/v1/audit?action=key.rotation_due&targetId=${key.id}`);
-    expect(audit.body.items).toEqual([expect.objectContaining({ actor: 'system:scheduler' })]);
+    expect(audit.body.items).toEqual([
+      expect.objectContaining({
+        actor: 'system:scheduler',
+        data: {
+          dueAt: new Date(created + HOUR).toISOString(),
+          graceEndsAt: new Date(created + HOUR + 600 * SECOND).toISOString(),
+          maxAgeSeconds: 3600,
+        },
+      }),
+    ]);
   });
 
   it('never extends an earlier expiry, and leaves keys of keyspaces without a policy alone', async () => {

@@ -163,7 +163,7 @@ export class Keys {
           name: record.name,
           ownerId: record.ownerId,
           scopes: record.scopes,
-          expiresAt: record.expiresAt,
+          expiresAt: toIsoOrNull(record.expiresAt),
         }),
       );
       await this.recordKeyEvent(tx, 'key.created', record, {
@@ -232,6 +232,8 @@ export class Keys {
       }
       const changed: Record<string, unknown> = { ...patch };
       delete changed.updatedAt;
+      // Times in the audit log are ISO 8601, as everywhere in the API.
+      if (patch.expiresAt !== undefined) changed.expiresAt = toIsoOrNull(patch.expiresAt);
       if (input.credits !== undefined) changed.credits = input.credits;
       const action =
         input.status === 'disabled' ? 'key.disabled' : input.status === 'active' ? 'key.enabled' : null;
@@ -446,7 +448,7 @@ export class Keys {
         ...how.data,
         newKeyId: record.id,
         start: record.start,
-        oldKeyExpiresAt: oldExpiry,
+        oldKeyExpiresAt: toIso(oldExpiry),
         reason: how.reason,
         cause: how.cause,
       },

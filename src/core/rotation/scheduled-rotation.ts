@@ -68,7 +68,7 @@ export class ScheduledRotation implements ScheduledTask {
         action: 'key.rotation_due',
         targetType: 'key',
         targetId: key.id,
-        data: { dueAt, graceEndsAt: expiresAt, maxAgeSeconds },
+        data: { dueAt: data.dueAt, graceEndsAt: data.graceEndsAt, maxAgeSeconds },
       });
       return true;
     });

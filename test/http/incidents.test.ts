@@ -142,6 +142,11 @@ describe('emergency revocation and incidents', () => {
       409,
       'CONFLICT',
     );
+    // Closing it again changes nothing and writes nothing.
+    h.clock.advance(MINUTE_MS);
+    const again = await h.call('PATCH', `/v1/incidents/${body.incidentId}`, { status: 'closed' });
+    expect(again.status).toBe(200);
+    expect(again.body.closedAt).toBe(closed.body.closedAt);
     const audit = await h.call('GET', `/v1/audit?targetId=${body.incidentId}`);
     expect(audit.body.items.map((e: { action: string }) => e.action)).toEqual([
       'incident.closed',

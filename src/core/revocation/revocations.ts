@@ -181,6 +181,10 @@ export class Revocations {
       if (!allowed) throw denied('keys.revoke');
       if (incident.status === 'closed' && patch.status !== 'open' && patch.note !== undefined)
         throw new KeywardError('CONFLICT', `Incident ${id} is closed; reopen it to add notes`);
+      // Closing a closed incident (or reopening an open one) with no note changes nothing, so
+      // it writes nothing: no second `incident.closed` in the audit log.
+      if ((patch.status === undefined || patch.status === incident.status) && patch.note === undefined)
+        return incident;
       const now = this.clock.now();
       const notes =
         patch.note !== undefined

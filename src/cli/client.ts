@@ -56,10 +56,15 @@ function parseBaseUrl(raw: string): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new CliError(`KEYWARD_URL is not a URL: ${raw}`);
+    throw new CliError('KEYWARD_URL is not a URL (expected http://host:port)');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw new CliError(`KEYWARD_URL must be an http:// or https:// URL, not ${raw}`);
+    throw new CliError(`KEYWARD_URL must be an http:// or https:// URL, not ${url.protocol}`);
+  // A password in the URL is a secret too: never echoed, and Keyward does not use one.
+  if (url.username !== '' || url.password !== '')
+    throw new CliError(
+      'KEYWARD_URL must not carry a user name or password: Keyward authenticates with KEYWARD_ROOT_KEY',
+    );
   return url;
 }
 
@@ -132,6 +137,11 @@ export function clientFromEnv(env: NodeJS.ProcessEnv = process.env): ApiClient {
     throw new CliError(
       'KEYWARD_ROOT_KEY is not set: export the root key the server printed at its first start ' +
         '(or make one with `keyward root-keys create --data DIR`)',
+    );
+  // Checked here, without echoing it: a header value fetch refuses would put the key in its error.
+  if (!/^[\x21-\x7e]+$/.test(rootKey))
+    throw new CliError(
+      'KEYWARD_ROOT_KEY is not a root key: it holds a space, a control or a non-ASCII character (a copy-paste slip?)',
     );
   return createClient({ url: env.KEYWARD_URL?.trim() || DEFAULT_URL, rootKey });
 }

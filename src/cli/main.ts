@@ -25,7 +25,7 @@ Commands other than serve, root-keys create and vault rotate-master-key talk to 
 running server:
   KEYWARD_URL       the server (default http://127.0.0.1:7373)
   KEYWARD_ROOT_KEY  a root key, sent as the bearer token (never printed)
-Every command takes --json to print the API's answer unchanged.
+Commands that print an answer take --json to print the API's answer unchanged.
 Exit status: 0 on success, 1 on any error (the server's detail goes to stderr),
 and 1 when keys verify is not VALID or audit verify finds the chain broken.`,
     );

@@ -6,6 +6,7 @@ import { RootKeys } from '../core/root-keys/index.js';
 import { Workspaces } from '../core/workspaces/index.js';
 import { loadConfig } from '../server/config.js';
 import { openStore } from '../server/services.js';
+import { requireExistingStore } from './offline-store.js';
 
 /**
  * `keyward root-keys create --data DIR`: writes straight to the store, for bootstrapping and
@@ -18,6 +19,7 @@ export async function createRootKeyOffline(opts: {
   name?: string | undefined;
 }): Promise<{ key: string; id: string; workspaceId: string }> {
   const config = loadConfig({ data: opts.data });
+  requireExistingStore(config);
   const store = await openStore(config);
   try {
     const audit = new AuditLog(store, systemClock);

@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../server/config.js';
 import { pendingKeyFile, resolveMasterKey, writeKeyFile } from '../server/master-key.js';
 import { openStore } from '../server/services.js';
 import { CliError } from './client.js';
+import { requireExistingStore } from './offline-store.js';
 
 export interface MasterKeyRotation {
   rewrapped: number;
@@ -27,6 +28,7 @@ export async function rotateMasterKeyOffline(
   onProgress: (done: number, total: number) => void,
 ): Promise<MasterKeyRotation> {
   const config = loadConfig({ data: opts.data }, env);
+  requireExistingStore(config);
   const current = resolveMasterKey(config, { random: secureRandom, generate: false });
   const given = env.KEYWARD_NEW_MASTER_KEY?.trim();
   if (current.kind === 'env' && !given)

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -200,6 +200,25 @@ describe('keyward CLI against a running server', () => {
     expect(down.stderr).toContain(nowhere);
   });
 
+  it('refuses a malformed KEYWARD_ROOT_KEY or a KEYWARD_URL with a password without printing either', async () => {
+    const malformed = `${server.rootKey}\nx`;
+    const bad = await cli(['keyspaces', 'list'], { env: { ...env, KEYWARD_ROOT_KEY: malformed } });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/KEYWARD_ROOT_KEY is not a root key/);
+    expect(bad.stderr + bad.stdout).not.toContain(server.rootKey);
+    const nonAscii = await cli(['keyspaces', 'list'], {
+      env: { ...env, KEYWARD_ROOT_KEY: `${server.rootKey}€` },
+    });
+    expect(nonAscii.stderr).toMatch(/KEYWARD_ROOT_KEY is not a root key/);
+    expect(nonAscii.stderr + nonAscii.stdout).not.toContain(server.rootKey);
+
+    const withPassword = server.url.replace('http://', 'http://user:hunter2@');
+    const url = await cli(['keyspaces', 'list'], { env: { ...env, KEYWARD_URL: withPassword } });
+    expect(url.code).toBe(1);
+    expect(url.stderr).toMatch(/KEYWARD_URL must not carry a user name or password/);
+    expect(url.stderr).not.toContain('hunter2');
+  });
+
   it('`audit verify` exits 0 on an intact chain', async () => {
     const r = await cli(['audit', 'verify']);
     expect(r.code).toBe(0);
@@ -270,6 +289,20 @@ describe('keyward CLI against a running server', () => {
     expect((await call('/v1/keyspaces')).status).toBe(200);
     expect((await call('/v1/audit')).status).toBe(403);
     expect(made.stderr).not.toContain(key);
+  });
+
+  it('the offline commands refuse a --data directory that holds no store, and create nothing there', async () => {
+    const missing = join(dataDir, 'typo');
+    for (const args of [
+      ['root-keys', 'create', '--data', missing],
+      ['vault', 'rotate-master-key', '--data', missing],
+    ]) {
+      const r = await cli(args, { env: {} });
+      expect(r.code, args.join(' ')).toBe(1);
+      expect(r.stderr).toContain(`no Keyward store in ${missing}`);
+      expect(r.stdout).toBe('');
+      expect(existsSync(missing)).toBe(false);
+    }
   });
 
   it('`audit verify` exits 1 naming the first bad entry when a row was edited in the database', async () => {

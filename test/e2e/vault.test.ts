@@ -141,6 +141,17 @@ describe('vault end to end', () => {
     }
   });
 
+  it('refuses --clear-rotation together with a rotation policy, writing nothing', async () => {
+    const res = await runCli(
+      ['secrets', 'put', 'payments/contradiction', '-', '--clear-rotation', '--rotate-every', '1d'],
+      cliEnv(),
+      { input: canary() },
+    );
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/--clear-rotation .* cannot go with --rotate-every/);
+    expect((await api(server, rootKey, 'GET', '/v1/secrets/payments/contradiction')).status).toBe(404);
+  });
+
   it('generates the master key file with mode 0600', () => {
     expect(statSync(join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
     expect(server.stdout()).toMatch(/generated a vault master key/);

@@ -64,7 +64,7 @@ export function registerKeyVerify(group: Command): void {
       .option('--cost <n>', 'credits and rate limit to spend (default 1; 0 only checks)', parseInteger(0)),
   ).action(async (keyArg: string, opts: VerifyOptions) => {
     const key = keyArg === '-' ? await readStdin() : keyArg;
-    if (key === '') throw new CliError('no key given on stdin');
+    if (key === '') throw new CliError(keyArg === '-' ? 'no key given on stdin' : 'the key is empty');
     const answer = await clientFromEnv().post<VerifyAnswer>('/v1/keys/verify', verifyBody(key, opts));
     if (opts.json) printJson(answer);
     else printAnswer(answer);

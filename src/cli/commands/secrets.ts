@@ -107,6 +107,10 @@ export function registerSecrets(program: Command): void {
       .option('--clear-rotation', 'remove the rotation policy')
       .option('--keep-newline', 'keep a trailing newline read from standard input'),
   ).action(async (path: string, value: string | undefined, opts: PutOptions) => {
+    if (opts.clearRotation && (opts.rotateEvery !== undefined || opts.rotationWebhook !== undefined))
+      throw new CliError(
+        '--clear-rotation removes the rotation policy: it cannot go with --rotate-every or --rotation-webhook',
+      );
     if (value !== undefined && value !== '-')
       note(
         'note: a value on the command line can end up in shell history and process listings; prefer - and stdin',

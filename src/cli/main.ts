@@ -38,7 +38,16 @@ and 1 when keys verify is not VALID or audit verify finds the chain broken.`,
   registerSecrets(program);
   registerRun(program);
   registerVault(program);
+  markRequiredOptions(program);
   return program;
+}
+
+/** Commander's help shows a mandatory option like any other: say "(required)" in its line. */
+function markRequiredOptions(command: Command): void {
+  for (const option of command.options)
+    if (option.mandatory && !option.description.endsWith('(required)'))
+      option.description = `${option.description} (required)`;
+  for (const sub of command.commands) markRequiredOptions(sub);
 }
 
 /** Runs the CLI; every failure ends as one clear line on stderr and a non-zero exit. */

@@ -44,7 +44,10 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex, reque
   if (err.code === 'ECONNRESET' || socket.destroyed) return;
   const problem =
     err.code === 'HPE_HEADER_OVERFLOW'
-      ? new KeywardError('HEADERS_TOO_LARGE', 'The request line and headers exceed the 16 KiB limit')
+      ? new KeywardError(
+          'HEADERS_TOO_LARGE',
+          'The request line and headers exceed the limit (16 KiB by default)',
+        )
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
         ? new KeywardError('REQUEST_TIMEOUT', 'The request did not arrive in time')
         : new KeywardError('VALIDATION_FAILED', 'The request is not valid HTTP');

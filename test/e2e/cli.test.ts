@@ -65,6 +65,10 @@ describe('keyward CLI against a running server', () => {
       expect(r.code, `keyward ${group.join(' ')} --help`).toBe(0);
       expect(r.stdout).toContain(`Usage: keyward ${group.length > 0 ? `${group.join(' ')} ` : ''}`);
     }
+    // A mandatory option says so in its help line; an optional one does not.
+    const create = await cli(['keys', 'create', '--help'], { env: {} });
+    expect(create.stdout).toMatch(/--keyspace <id> +keyspace to issue the key in \(ks_…\) \(required\)/);
+    expect(create.stdout).not.toMatch(/--owner[^\n]*\(required\)/);
   });
 
   it('issues a key that verifies VALID over HTTP and with `keys verify`, and REVOKED after `keys revoke`', async () => {

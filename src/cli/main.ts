@@ -45,8 +45,7 @@ and 1 when keys verify is not VALID or audit verify finds the chain broken.`,
 /** Commander's help shows a mandatory option like any other: say "(required)" in its line. */
 function markRequiredOptions(command: Command): void {
   for (const option of command.options)
-    if (option.mandatory && !option.description.endsWith('(required)'))
-      option.description = `${option.description} (required)`;
+    if (option.mandatory) option.description = `${option.description} (required)`;
   for (const sub of command.commands) markRequiredOptions(sub);
 }
 

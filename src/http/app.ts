@@ -9,7 +9,13 @@ import { idSequence } from '../core/ids/index.js';
 import type { Services } from '../server/services.js';
 import { requireRootKey } from './auth.js';
 import { coalesceWrites } from './coalesce.js';
-import { PROBLEM_CONTENT_TYPE, problemBody, sendProblem, toKeywardError } from './problem.js';
+import {
+  MAX_PARAM_LENGTH,
+  PROBLEM_CONTENT_TYPE,
+  problemBody,
+  sendProblem,
+  toKeywardError,
+} from './problem.js';
 import { alertRoutes } from './routes/alerts.js';
 import { auditRoutes } from './routes/audit.js';
 import { incidentRoutes } from './routes/incidents.js';
@@ -32,9 +38,6 @@ export interface AppOptions {
 }
 
 export const API_VERSION = '0.1.0';
-
-/** The longest path parameter the router takes (Fastify's default); ids are far shorter. */
-const MAX_PARAM_LENGTH = 100;
 
 /**
  * Answers a connection whose request Node.js could not parse (headers too large, a timeout, not
@@ -75,22 +78,7 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     trustProxy: false,
     ajv: { customOptions: { removeAdditional: false } },
     // What the router refuses before any route runs is a problem too.
-    frameworkErrors: (err, req, reply) =>
-      sendProblem(
-        reply,
-        req,
-        err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-          ? new KeywardError(
-              'VALIDATION_FAILED',
-              `A path segment is longer than ${MAX_PARAM_LENGTH} characters`,
-            )
-          : err.code === 'FST_ERR_BAD_URL'
-            ? new KeywardError(
-                'VALIDATION_FAILED',
-                'The URL does not decode (a bad percent-encoded sequence)',
-              )
-            : toKeywardError(err),
-      ),
+    frameworkErrors: (err, req, reply) => sendProblem(reply, req, toKeywardError(err)),
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     clientErrorHandler: (err, socket) => answerClientError(err, socket, requestIds()),
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type RequestListener, request, type Server } from 'node:http';
-import { type AddressInfo, connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
+import { exchange } from '../../test/support/raw-http.js';
 import { coalesceWrites } from './coalesce.js';
 
 const servers: Server[] = [];
@@ -92,17 +93,7 @@ describe('coalesceWrites', () => {
       req.socket.write('HTTP/1.1 400 Bad Request\r\ncontent-length: 3\r\nconnection: close\r\n\r\nbad');
       req.socket.destroy();
     });
-    const { hostname, port } = new URL(url);
-    const got = await new Promise<string>((resolve, reject) => {
-      let text = '';
-      const socket = connect(Number(port), hostname, () => socket.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n'));
-      socket.setEncoding('utf8');
-      socket.on('data', (d: string) => {
-        text += d;
-      });
-      socket.on('error', reject);
-      socket.on('close', () => resolve(text));
-    });
+    const got = await exchange(url, 'GET / HTTP/1.1\r\nhost: x\r\n\r\n');
     expect(got).toMatch(/^HTTP\/1.1 400 Bad Request\r\n[\s\S]*\r\n\r\nbad$/);
   });
 

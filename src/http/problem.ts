@@ -13,6 +13,16 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
   FST_ERR_BAD_URL: 'VALIDATION_FAILED',
+  FST_ERR_MAX_PARAM_LENGTH: 'VALIDATION_FAILED',
+};
+
+/** The longest path parameter the router takes (Fastify's default); ids are far shorter. */
+export const MAX_PARAM_LENGTH = 100;
+
+/** Fastify's messages for these echo the path (a caller may have put a key in it): ours do not. */
+const FASTIFY_MESSAGES: Record<string, string> = {
+  FST_ERR_BAD_URL: 'The URL does not decode (a bad percent-encoded sequence)',
+  FST_ERR_MAX_PARAM_LENGTH: `A path segment is longer than ${MAX_PARAM_LENGTH} characters`,
 };
 
 interface ValidationIssue {
@@ -63,7 +73,7 @@ export function toKeywardError(err: unknown): KeywardError {
   }
   if (fe.code && FASTIFY_CODES[fe.code]) {
     const code = FASTIFY_CODES[fe.code] as ErrorCode;
-    return new KeywardError(code, fe.message ?? ERROR_CATALOGUE[code].title);
+    return new KeywardError(code, FASTIFY_MESSAGES[fe.code] ?? fe.message ?? ERROR_CATALOGUE[code].title);
   }
   if (err instanceof SyntaxError || (fe.statusCode === 400 && fe.name === 'SyntaxError'))
     return new KeywardError('INVALID_JSON', 'The request body is not valid JSON');

@@ -126,7 +126,8 @@ export interface ServiceOverrides {
 
 const STORE_PING_INTERVAL_MS = 1_000;
 
-const sqliteFile = (config: Config) => join(config.dataDir, 'keyward.db');
+/** The SQLite database of a configuration without KEYWARD_DATABASE_URL. */
+export const sqliteFile = (config: Config) => join(config.dataDir, 'keyward.db');
 
 /** PostgreSQL when `databaseUrl` is set, SQLite in the data directory otherwise. */
 export async function openStore(config: Config, logger?: Logger): Promise<SqlStore> {

@@ -1,6 +1,6 @@
-import { connect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Harness, harness } from '../support/harness.js';
+import { exchange } from '../support/raw-http.js';
 import {
   allAuditEntries,
   createKey,
@@ -344,21 +344,6 @@ describe('errors', () => {
     expect(failures).toEqual([]);
   });
 });
-
-/** Sends `text` on a new connection and answers everything received until the server closes it. */
-function exchange(url: string, text: string): Promise<string> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    let got = '';
-    const socket = connect(Number(port), hostname, () => socket.write(text));
-    socket.setEncoding('utf8');
-    socket.on('data', (d: string) => {
-      got += d;
-    });
-    socket.on('error', reject);
-    socket.on('close', () => resolve(got));
-  });
-}
 
 describe('requests Node.js cannot parse, over real connections (KEYWARD_WRITE_COALESCING)', () => {
   for (const setting of ['on', 'off'] as const) {

@@ -10,6 +10,7 @@ import { decisionsFromReply, SLIDING_LOG_SCRIPT } from './sliding-log-script.js'
 const NODES_KEY = 'keyward:nodes';
 const HEARTBEAT_MS = 5_000;
 const NODE_TTL_MS = 15_000;
+const DEFAULT_COMMAND_TIMEOUT_MS = 500;
 
 /** Requests of one identifier in one call at most; more go in the next call, in order. */
 const MAX_BATCH = 64;
@@ -90,7 +91,7 @@ export class RedisRateLimiter implements RateLimiter {
       connectTimeout: 2_000,
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
-      commandTimeout: options.commandTimeoutMs ?? 500,
+      commandTimeout: options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS,
     });
     this.redis.on('error', (err: Error) => options.onError?.(err));
     this.redis.on('ready', () => {

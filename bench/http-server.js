@@ -19,6 +19,7 @@ import Fastify from 'fastify';
 import { pino } from 'pino';
 import { buildApp } from '../dist/http/app.js';
 import { coalesceWrites } from '../dist/http/coalesce.js';
+import { keepTickShapeAlive } from '../dist/http/tick-shape.js';
 import { serverLogger } from '../dist/server/start.js';
 import { insertKeyClones } from './bulk-keys.js';
 import { createFixture, openServices } from './fixture.js';
@@ -141,6 +142,11 @@ if (!process.send) {
 }
 const options = JSON.parse(process.argv[3] ?? '{}');
 
+// Every server, the baselines too, keeps process.nextTick on its fast path as Keyward's app does
+// (src/http/tick-shape.ts): without it a process runs at its slower speed for good once a full
+// garbage collection has come at the wrong moment, so a baseline would be measured at either of
+// two speeds (docs/benchmarks.md, "Ninth session"). The figures compare against its faster one.
+keepTickShapeAlive();
 const server = await MODES[which](options);
 
 async function command(m) {

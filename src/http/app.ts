@@ -30,6 +30,7 @@ import { usageRoutes } from './routes/usage.js';
 import { verifyRoutes } from './routes/verify.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { Problem } from './schemas/common.js';
+import { keepTickShapeAlive } from './tick-shape.js';
 import { validatorCompiler } from './validation.js';
 
 export interface AppOptions {
@@ -69,6 +70,8 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex, reque
  * Routes are thin: a schema (validation and OpenAPI at once), one service call, the answer.
  */
 export async function buildApp(services: Services, opts: AppOptions = {}): Promise<FastifyInstance> {
+  // Once per process: keeps process.nextTick on its fast path under load (see tick-shape.ts).
+  keepTickShapeAlive();
   const requestIds = idSequence('request');
   const app = Fastify({
     ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),

@@ -87,6 +87,6 @@ async function exportIncidentKeys(
 export function exportUsage(exporter: SiemExporter, config: Config, usage: UsageFeed): void {
   if (exporter.sinkCount === 0 || !config.siemUsage) return;
   usage.onFlushed((batch) => {
-    for (const event of batch) exporter.export('usage', event);
+    for (const event of batch.events()) exporter.export('usage', event);
   });
 }

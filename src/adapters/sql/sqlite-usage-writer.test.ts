@@ -12,6 +12,7 @@ import {
   ManualTimers,
   StoreUsageWriter,
   type UsageBatchWriter,
+  UsageColumns,
   type UsageEvent,
   UsageRecorder,
   type UsageRecorderOptions,
@@ -144,7 +145,7 @@ describe('SqliteUsageWriter: usage writes on a thread of their own', () => {
 
   it('refuses a batch that is already stored as a UniqueViolation, so a retry never counts twice', async () => {
     const batch = {
-      events: [event(1)],
+      events: UsageColumns.of([event(1)]),
       node: 'retrytag',
       firstSeq: 1,
       minute: [{ workspaceId: WS, keyId: KEY_A, keyspaceId: KS, code: 'VALID', bucket: T0, count: 1 }],
@@ -246,14 +247,28 @@ describe('SqliteUsageWriter: usage writes on a thread of their own', () => {
   });
 
   it('ends its thread on close, after which a write is refused', async () => {
-    await writer.write({ events: [event(1)], node: 'closetag', firstSeq: 1, minute: [], hour: [], uses: [] });
+    await writer.write({
+      events: UsageColumns.of([event(1)]),
+      node: 'closetag',
+      firstSeq: 1,
+      minute: [],
+      hour: [],
+      uses: [],
+    });
     const exited = new Promise((resolve) => workers[0]?.once('exit', resolve));
 
     await writer.close();
 
     expect(await exited).toBe(0);
     await expect(
-      writer.write({ events: [event(2)], node: 'closetag', firstSeq: 2, minute: [], hour: [], uses: [] }),
+      writer.write({
+        events: UsageColumns.of([event(2)]),
+        node: 'closetag',
+        firstSeq: 2,
+        minute: [],
+        hour: [],
+        uses: [],
+      }),
     ).rejects.toThrow(/closed/);
   });
 });

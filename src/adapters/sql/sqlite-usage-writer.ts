@@ -70,7 +70,9 @@ export class SqliteUsageWriter implements UsageBatchWriter {
       const encoded = encodeBatch(batch);
       this.pending.set(id, { resolve, reject });
       worker.ref();
-      worker.postMessage({ kind: 'batch', id, batch: encoded }, [encoded.refs.buffer, encoded.nums.buffer]);
+      // Copied, not transferred: the columns stay with the recorder (a retry, the feed's listeners),
+      // and a transfer would detach buffers, which makes V8 check every typed array access since.
+      worker.postMessage({ kind: 'batch', id, batch: encoded });
     });
   }
 

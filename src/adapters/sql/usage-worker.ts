@@ -1,16 +1,19 @@
-import type { UsageBatch } from '../../core/usage/index.js';
+import { NUMS_PER_EVENT, REFS_PER_EVENT, type UsageBatch } from '../../core/usage/index.js';
 import { EVENTS_PER_BLOCK } from './usage-ops.js';
 
 /**
- * A usage batch as the SQLite writer thread receives it. Posting 1,000 event objects costs about
- * 1 µs per event on the posting thread (structured clone, measured here), a JSON string about
- * as much; this form costs about 0.1 µs: every distinct string once, in `strings`, and the rest
- * in two typed arrays whose buffers are transferred, not copied.
+ * A usage batch as the SQLite writer thread receives it: the recorder's columns as they are
+ * (core/usage/usage-columns.ts: every distinct string once, in `strings`; per event seven string
+ * references and two numbers in typed arrays, which posting copies as blocks of memory), and the
+ * batch's counts and key uses in two more arrays referring to the same strings. Posting 1,000
+ * event objects cost about 1 µs per event on the posting thread (structured clone, measured
+ * here), a JSON string about as much.
  *
- * Layout, in this order: `events` rows, `minute` rows, `hour` rows, `uses` rows.
- * - `refs` (indexes into `strings`, -1 for null): an event has 7 (workspace, key, keyspace,
- *   code, ip, origin, resource), a count row 4 (workspace, key, keyspace, code), a use 1 (key).
- * - `nums`: an event has 2 (at, latencyUs), a count row 2 (bucket, count), a use 1 (at).
+ * - `eventRefs` / `eventNums`: the first `events` events, REFS_PER_EVENT and NUMS_PER_EVENT each
+ *   (the arrays may be longer).
+ * - `refs` (indexes into `strings`, -1 for null) and `nums`, in this order: `minute` rows,
+ *   `hour` rows, `uses` rows. A count row has 4 refs (workspace, key, keyspace, code) and 2
+ *   nums (bucket, count); a use 1 ref (key) and 1 num (at).
  */
 export interface EncodedBatch {
   node: string;
@@ -20,6 +23,8 @@ export interface EncodedBatch {
   hour: number;
   uses: number;
   strings: string[];
+  eventRefs: Int32Array<ArrayBuffer>;
+  eventNums: Float64Array<ArrayBuffer>;
   refs: Int32Array<ArrayBuffer>;
   nums: Float64Array<ArrayBuffer>;
 }
@@ -30,61 +35,37 @@ export interface WorkerReply {
   error: { code: string | undefined; message: string } | null;
 }
 
-class StringTable {
-  readonly list: string[] = [];
-  private readonly index = new Map<string, number>();
-
-  ref(s: string | null): number {
-    if (s === null) return -1;
-    let i = this.index.get(s);
-    if (i === undefined) {
-      i = this.list.length;
-      this.list.push(s);
-      this.index.set(s, i);
-    }
-    return i;
-  }
-}
-
 export function encodeBatch(batch: UsageBatch): EncodedBatch {
-  const { events, minute, hour, uses } = batch;
+  const { events: c, minute, hour, uses } = batch;
   const rows = minute.length + hour.length;
-  const refs = new Int32Array(7 * events.length + 4 * rows + uses.length);
-  const nums = new Float64Array(2 * events.length + 2 * rows + uses.length);
-  const t = new StringTable();
+  const refs = new Int32Array(4 * rows + uses.length);
+  const nums = new Float64Array(2 * rows + uses.length);
   let r = 0;
   let x = 0;
-  for (const e of events) {
-    refs[r++] = t.ref(e.workspaceId);
-    refs[r++] = t.ref(e.keyId);
-    refs[r++] = t.ref(e.keyspaceId);
-    refs[r++] = t.ref(e.code);
-    refs[r++] = t.ref(e.ip);
-    refs[r++] = t.ref(e.origin);
-    refs[r++] = t.ref(e.resource);
-    nums[x++] = e.at;
-    nums[x++] = e.latencyUs;
-  }
-  for (const c of minute.concat(hour)) {
-    refs[r++] = t.ref(c.workspaceId);
-    refs[r++] = t.ref(c.keyId);
-    refs[r++] = t.ref(c.keyspaceId);
-    refs[r++] = t.ref(c.code);
-    nums[x++] = c.bucket;
-    nums[x++] = c.count;
+  for (const counts of [minute, hour]) {
+    for (const row of counts) {
+      refs[r++] = c.refOf(row.workspaceId);
+      refs[r++] = c.refOf(row.keyId);
+      refs[r++] = c.refOf(row.keyspaceId);
+      refs[r++] = c.refOf(row.code);
+      nums[x++] = row.bucket;
+      nums[x++] = row.count;
+    }
   }
   for (const u of uses) {
-    refs[r++] = t.ref(u.keyId);
+    refs[r++] = c.refOf(u.keyId);
     nums[x++] = u.at;
   }
   return {
     node: batch.node,
     firstSeq: batch.firstSeq,
-    events: events.length,
+    events: c.length,
     minute: minute.length,
     hour: hour.length,
     uses: uses.length,
-    strings: t.list,
+    strings: c.strings,
+    eventRefs: c.refs,
+    eventNums: c.nums,
     refs,
     nums,
   };
@@ -148,38 +129,74 @@ function open() {
   }
 }
 
+// Event ids: the node's tag, then the sequence number in base 36 over 11 digits (usageEventId).
+// The last two digits come from this table; the first nine change once every 1,296 events.
+const LOW = Array.from({ length: 1296 }, (_, i) => i.toString(36).padStart(2, '0'));
+let idNode = '';
+let idHigh = -1;
+let idPrefix = '';
+function eventId(node, seq) {
+  const high = Math.floor(seq / 1296);
+  if (high !== idHigh || node !== idNode) {
+    idNode = node;
+    idHigh = high;
+    idPrefix = node + high.toString(36).padStart(9, '0');
+  }
+  return idPrefix + LOW[seq - high * 1296];
+}
+
 function write(b) {
   const s = b.strings;
+  const str = (i) => (i < 0 ? null : s[i]);
+  // Each distinct string's JSON text, once: a block's JSON is put together from these.
+  const q = s.map((v) => JSON.stringify(v));
+  const json = (i) => (i < 0 ? 'null' : q[i]);
+  const er = b.eventRefs;
+  const en = b.eventNums;
+  // Events by workspace, key and keyspace (their string refs), in order of first appearance;
+  // consecutive events of one key (the usual case) find their group without a lookup.
+  const groups = new Map();
+  let g;
+  for (let i = 0, r = 0; i < b.events; i++, r += ${REFS_PER_EVENT}) {
+    if (g === undefined || er[r] !== er[g.r] || er[r + 1] !== er[g.r + 1] || er[r + 2] !== er[g.r + 2]) {
+      const k = er[r] + ',' + er[r + 1] + ',' + er[r + 2];
+      g = groups.get(k);
+      if (g === undefined) {
+        g = { r, events: [] };
+        groups.set(k, g);
+      }
+    }
+    g.events.push(i);
+  }
+  // Each block's events as the JSON array [[id, at, code, ip, origin, resource, latencyUs], …]
+  // (usage-ops.ts blockRow), written out directly rather than built as arrays and stringified.
+  for (const g of groups.values()) {
+    const list = g.events;
+    for (let o = 0; o < list.length; o += ${EVENTS_PER_BLOCK}) {
+      const end = Math.min(list.length, o + ${EVENTS_PER_BLOCK});
+      let first = Infinity;
+      let last = -Infinity;
+      let firstId = '';
+      let text = '[';
+      for (let k = o; k < end; k++) {
+        const i = list[k];
+        const r = i * ${REFS_PER_EVENT};
+        const x = i * ${NUMS_PER_EVENT};
+        const at = en[x];
+        if (at < first) first = at;
+        if (at > last) last = at;
+        const id = eventId(b.node, b.firstSeq + i);
+        if (k === o) firstId = id;
+        text += (k === o ? '["' : ',["') + id + '",' + JSON.stringify(at) + ',' + q[er[r + 3]] + ',' +
+          json(er[r + 4]) + ',' + json(er[r + 5]) + ',' + json(er[r + 6]) + ',' + JSON.stringify(en[x + 1]) + ']';
+      }
+      st.block.run(firstId, s[er[g.r]], str(er[g.r + 1]), str(er[g.r + 2]), first, last, end - o, text + ']');
+    }
+  }
   const refs = b.refs;
   const nums = b.nums;
-  const str = (i) => (i < 0 ? null : s[i]);
   let r = 0;
   let x = 0;
-  // Events by workspace, key and keyspace (their string refs), in order of first appearance.
-  const groups = new Map();
-  for (let i = 0; i < b.events; i++, r += 7, x += 2) {
-    const k = refs[r] + ',' + refs[r + 1] + ',' + refs[r + 2];
-    let g = groups.get(k);
-    if (g === undefined) {
-      g = { r, rows: [] };
-      groups.set(k, g);
-    }
-    const id = b.node + (b.firstSeq + i).toString(36).padStart(11, '0');
-    g.rows.push([id, nums[x], s[refs[r + 3]], str(refs[r + 4]), str(refs[r + 5]), str(refs[r + 6]), nums[x + 1]]);
-  }
-  for (const g of groups.values()) {
-    for (let o = 0; o < g.rows.length; o += ${EVENTS_PER_BLOCK}) {
-      const part = g.rows.slice(o, o + ${EVENTS_PER_BLOCK});
-      let first = part[0][1];
-      let last = first;
-      for (const e of part) {
-        if (e[1] < first) first = e[1];
-        if (e[1] > last) last = e[1];
-      }
-      st.block.run(part[0][0], s[refs[g.r]], str(refs[g.r + 1]), str(refs[g.r + 2]), first, last,
-        part.length, JSON.stringify(part));
-    }
-  }
   for (let i = 0; i < b.minute + b.hour; i++, r += 4, x += 2) {
     const stmt = i < b.minute ? st.minute : st.hour;
     stmt.run(s[refs[r]], s[refs[r + 1]], s[refs[r + 2]], nums[x], s[refs[r + 3]], nums[x + 1]);

@@ -1,4 +1,4 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { AuditLog } from '../audit/index.js';
 import { InProcessCacheBus } from '../cache-bus/index.js';
 import { ManualClock } from '../clock/index.js';
@@ -8,7 +8,7 @@ import { Keyspaces } from '../keyspaces/index.js';
 import { MemoryRateLimiter } from '../ratelimit/index.js';
 import { type CallContext, PermissionSet } from '../root-keys/index.js';
 import { type AlertCondition, type AlertRuleRecord, MemoryStore } from '../store/index.js';
-import type { UsageEvent } from '../usage/index.js';
+import { UsageColumns, type UsageEvent } from '../usage/index.js';
 import { Verifier } from '../verification/index.js';
 import { AlertEvaluator } from './alert-evaluator.js';
 import type { AlertRuleInput } from './alert-rule.js';
@@ -567,17 +567,35 @@ describe('AlertEvaluator', () => {
   describe('the feed', () => {
     it('evaluates flushed batches in order and drains on idle()', async () => {
       await rule({ type: 'threshold', metric: 'verifications', count: 10, windowSeconds: 60 });
-      const listeners: ((batch: readonly UsageEvent[]) => void)[] = [];
+      const listeners: ((batch: UsageColumns) => void)[] = [];
       evaluator.attach({ onFlushed: (l) => listeners.push(l) });
       const seen: string[] = [];
       evaluator.onFired((a) => seen.push(a.id));
 
-      for (const l of listeners) l(times(5, () => ev(k1)));
-      for (const l of listeners) l(times(5, () => ev(k1)));
+      for (const l of listeners) l(UsageColumns.of(times(5, () => ev(k1))));
+      for (const l of listeners) l(UsageColumns.of(times(5, () => ev(k1))));
       await evaluator.idle();
 
       expect(seen).toEqual((await alerts()).map((a) => a.id));
       expect(seen).toHaveLength(1);
+    });
+
+    it('builds a batch’s event objects only for a workspace with enabled rules', async () => {
+      const quiet = UsageColumns.of(times(20, () => ev(k1, { workspaceId: OTHER_WS })));
+      const built = vi.spyOn(quiet, 'events');
+      expect(await evaluator.evaluate(quiet)).toEqual([]);
+      expect(built).not.toHaveBeenCalled();
+
+      await rule({ type: 'threshold', metric: 'verifications', count: 10, windowSeconds: 60 });
+      const mixed = UsageColumns.of([
+        ...times(20, () => ev(k1, { workspaceId: OTHER_WS })),
+        ...times(10, () => ev(k1)),
+      ]);
+      const fired = await evaluator.evaluate(mixed);
+
+      // Only this workspace's ten events count, though the other's came first.
+      expect(fired).toHaveLength(1);
+      expect(fired[0]?.detail).toMatchObject({ type: 'threshold', count: 10 });
     });
 
     it('reports a failed evaluation and keeps going', async () => {

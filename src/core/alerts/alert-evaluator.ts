@@ -3,7 +3,7 @@ import type { RandomSource } from '../crypto/index.js';
 import { newId } from '../ids/index.js';
 import type { Keys } from '../keys/index.js';
 import type { AlertBaselineRecord, AlertRecord, AlertRuleRecord, Store, StoreOps } from '../store/index.js';
-import type { UsageEvent, UsageFeed } from '../usage/index.js';
+import { UsageColumns, type UsageEvent, type UsageFeed } from '../usage/index.js';
 import { DEFAULT_SPIKE_MIN_COUNT, DEFAULT_SPIKE_MIN_HISTORY_WINDOWS, inScope } from './alert-rule.js';
 import { type EvaluationPlan, planEvaluation } from './evaluation-plan.js';
 import { addToBaseline, isSpike } from './spike.js';
@@ -80,7 +80,7 @@ export class AlertEvaluator {
   }
 
   /** Queues a batch; batches are evaluated one at a time, in order. Never throws. */
-  enqueue(batch: readonly UsageEvent[]): void {
+  enqueue(batch: readonly UsageEvent[] | UsageColumns): void {
     if (this.pending >= (this.options.maxPendingBatches ?? 100)) {
       this.dropped++;
       this.report(new Error('alert evaluation is behind: a usage batch was dropped'));
@@ -103,19 +103,19 @@ export class AlertEvaluator {
     return this.queue;
   }
 
-  /** Evaluates one batch; resolves to the alerts this node fired. */
-  async evaluate(batch: readonly UsageEvent[]): Promise<AlertRecord[]> {
+  /**
+   * Evaluates one batch; resolves to the alerts this node fired. A workspace's events are looked
+   * at only when it has enabled rules: for the others nothing is built.
+   */
+  async evaluate(batch: readonly UsageEvent[] | UsageColumns): Promise<AlertRecord[]> {
     const now = this.clock.now();
-    const byWorkspace = new Map<string, UsageEvent[]>();
-    for (const e of batch) {
-      const list = byWorkspace.get(e.workspaceId);
-      if (list) list.push(e);
-      else byWorkspace.set(e.workspaceId, [e]);
-    }
+    const columns = batch instanceof UsageColumns;
+    const workspaces = columns ? batch.workspaceIds() : new Set(batch.map((e) => e.workspaceId));
     const fired: AlertRecord[] = [];
-    for (const [workspaceId, events] of byWorkspace) {
+    for (const workspaceId of workspaces) {
       const rules = await this.store.listEnabledAlertRules(workspaceId);
       if (rules.length === 0) continue;
+      const events = (columns ? batch.events() : batch).filter((e) => e.workspaceId === workspaceId);
       const candidates = await this.candidates(workspaceId, planEvaluation(rules, events, now), now);
       for (const c of candidates) {
         const cooling = `${c.rule.id}\0${c.subject}`;

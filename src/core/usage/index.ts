@@ -6,6 +6,13 @@ export {
   usageEventId,
   usageEventRecords,
 } from './usage-batch.js';
+export {
+  lastUses,
+  NUMS_PER_EVENT,
+  REFS_PER_EVENT,
+  UsageColumns,
+  usageCounts,
+} from './usage-columns.js';
 export type { UsageEvent, UsageFeed, UsageSink } from './usage-event.js';
 export {
   DEFAULT_USAGE_RECORDER_OPTIONS,

@@ -1,5 +1,5 @@
 import type { KeyUse, Store, UsageCount, UsageEventRecord } from '../store/index.js';
-import type { UsageEvent } from './usage-event.js';
+import type { UsageColumns } from './usage-columns.js';
 
 /**
  * One flush of the usage recorder: the raw events and what the flush writes besides them (the
@@ -9,7 +9,7 @@ import type { UsageEvent } from './usage-event.js';
  * so that recording builds no string per event on the thread that answers verifications.
  */
 export interface UsageBatch {
-  readonly events: readonly UsageEvent[];
+  readonly events: UsageColumns;
   readonly node: string;
   readonly firstSeq: number;
   readonly minute: readonly UsageCount[];
@@ -41,18 +41,23 @@ export function usageEventId(node: string, seq: number): string {
  * never reaches the store.
  */
 export function usageEventRecords(batch: UsageBatch): UsageEventRecord[] {
-  return batch.events.map((e, i) => ({
-    id: usageEventId(batch.node, batch.firstSeq + i),
-    at: e.at,
-    keyId: e.keyId,
-    keyspaceId: e.keyspaceId,
-    workspaceId: e.workspaceId,
-    code: e.code,
-    ip: e.ip,
-    origin: e.origin,
-    resource: e.resource,
-    latencyUs: e.latencyUs,
-  }));
+  const out: UsageEventRecord[] = new Array(batch.events.length);
+  for (let i = 0; i < out.length; i++) {
+    const e = batch.events.event(i);
+    out[i] = {
+      id: usageEventId(batch.node, batch.firstSeq + i),
+      at: e.at,
+      keyId: e.keyId,
+      keyspaceId: e.keyspaceId,
+      workspaceId: e.workspaceId,
+      code: e.code,
+      ip: e.ip,
+      origin: e.origin,
+      resource: e.resource,
+      latencyUs: e.latencyUs,
+    };
+  }
+  return out;
 }
 
 /**

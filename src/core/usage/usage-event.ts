@@ -1,4 +1,5 @@
 import type { VerifyCode } from '../verification/index.js';
+import type { UsageColumns } from './usage-columns.js';
 
 /** One verification: who used which key, when, from where, for what, with what outcome. */
 export interface UsageEvent {
@@ -25,8 +26,9 @@ export interface UsageSink {
 
 /**
  * Batches of usage events, announced once they are durably stored (alert evaluation, SIEM
- * export subscribe here). Listeners run after the flush's transaction commits and must not throw.
+ * export subscribe here). Listeners run after the flush's transaction commits and must not throw
+ * or change the batch; `batch.events()` builds its event objects once, for whoever asks first.
  */
 export interface UsageFeed {
-  onFlushed(listener: (batch: readonly UsageEvent[]) => void): void;
+  onFlushed(listener: (batch: UsageColumns) => void): void;
 }

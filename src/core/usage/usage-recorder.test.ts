@@ -192,7 +192,7 @@ describe('UsageRecorder', () => {
   it('hands on every field of every event as recorded, across full and partial batches', async () => {
     const r = recorder({ batchSize: 2 });
     const seen: UsageEvent[] = [];
-    r.onFlushed((batch) => seen.push(...batch));
+    r.onFlushed((batch) => seen.push(...batch.events()));
     const recorded = [
       event(),
       event({ keyId: null, keyspaceId: null, code: 'NOT_FOUND', ip: null, resource: null }),
@@ -208,7 +208,7 @@ describe('UsageRecorder', () => {
   it('tells feed listeners about each batch once it is committed', async () => {
     const r = recorder();
     const seen: (readonly UsageEvent[])[] = [];
-    r.onFlushed((batch) => seen.push(batch));
+    r.onFlushed((batch) => seen.push(batch.events()));
     r.onFlushed(() => {
       throw new Error('a broken listener');
     });

@@ -1,8 +1,9 @@
 import type { Clock } from '../clock/index.js';
 import { type RandomSource, randomBase62, secureRandom } from '../crypto/index.js';
-import { type KeyUse, StoreUnavailable, UniqueViolation, type UsageCount } from '../store/index.js';
+import { StoreUnavailable, UniqueViolation } from '../store/index.js';
 import { realTimers, type Timers } from './timers.js';
 import type { UsageBatch, UsageBatchWriter } from './usage-batch.js';
+import { lastUses, UsageColumns, usageCounts } from './usage-columns.js';
 import type { UsageEvent, UsageFeed, UsageSink } from './usage-event.js';
 
 export interface UsageRecorderOptions {
@@ -46,61 +47,8 @@ export interface UsageRecorderHooks {
   onDropped?(count: number, reason: DropReason): void;
 }
 
-/**
- * Recorded events waiting for their batch to be written, field by field. A queue of event
- * objects is what a collector has to copy and promote while they wait: with the queue full,
- * that made recording cost as much as the verification itself. Columns are a handful of arrays
- * per batch (numbers unboxed), and the batch's event objects are built only when it is written.
- */
-class EventColumns {
-  readonly at: number[] = [];
-  readonly keyId: (string | null)[] = [];
-  readonly keyspaceId: (string | null)[] = [];
-  readonly workspaceId: string[] = [];
-  readonly code: UsageEvent['code'][] = [];
-  readonly ip: (string | null)[] = [];
-  readonly origin: (string | null)[] = [];
-  readonly resource: (string | null)[] = [];
-  readonly latencyUs: number[] = [];
-
-  get length(): number {
-    return this.at.length;
-  }
-
-  push(e: UsageEvent): void {
-    this.at.push(e.at);
-    this.keyId.push(e.keyId);
-    this.keyspaceId.push(e.keyspaceId);
-    this.workspaceId.push(e.workspaceId);
-    this.code.push(e.code);
-    this.ip.push(e.ip);
-    this.origin.push(e.origin);
-    this.resource.push(e.resource);
-    this.latencyUs.push(e.latencyUs);
-  }
-
-  events(): UsageEvent[] {
-    const out: UsageEvent[] = new Array(this.length);
-    for (let i = 0; i < out.length; i++) {
-      out[i] = {
-        at: this.at[i] as number,
-        keyId: this.keyId[i] as string | null,
-        keyspaceId: this.keyspaceId[i] as string | null,
-        workspaceId: this.workspaceId[i] as string,
-        code: this.code[i] as UsageEvent['code'],
-        ip: this.ip[i] as string | null,
-        origin: this.origin[i] as string | null,
-        resource: this.resource[i] as string | null,
-        latencyUs: this.latencyUs[i] as number,
-      };
-    }
-    return out;
-  }
-}
-
 /** A batch on its way to the store, with its failed attempts so far. */
 interface Batch extends UsageBatch {
-  readonly events: UsageEvent[];
   attempts: number;
 }
 
@@ -108,63 +56,8 @@ const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
 const FIRST_BACKOFF_MS = 1_000;
 
-function compareText(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function rollup(events: readonly UsageEvent[], size: number): UsageCount[] {
-  const counts = new Map<string, UsageCount>();
-  // Consecutive events mostly fall into one row (one busy key, one outcome, one minute): those
-  // are counted without building the row's map key.
-  let last: UsageCount | undefined;
-  for (const e of events) {
-    if (e.keyId === null || e.keyspaceId === null) continue;
-    const bucket = Math.floor(e.at / size) * size;
-    if (last !== undefined && last.keyId === e.keyId && last.bucket === bucket && last.code === e.code) {
-      last.count++;
-      continue;
-    }
-    const k = `${e.keyId}\0${bucket}\0${e.code}`;
-    last = counts.get(k);
-    if (last) last.count++;
-    else {
-      last = {
-        workspaceId: e.workspaceId,
-        keyId: e.keyId,
-        keyspaceId: e.keyspaceId,
-        code: e.code,
-        bucket,
-        count: 1,
-      };
-      counts.set(k, last);
-    }
-  }
-  // One order on every node: two nodes upserting the same rows lock them in the same order,
-  // so their flushes queue behind each other instead of deadlocking.
-  return [...counts.values()].sort(
-    (a, b) => compareText(a.keyId, b.keyId) || a.bucket - b.bucket || compareText(a.code, b.code),
-  );
-}
-
-function lastUses(events: readonly UsageEvent[]): KeyUse[] {
-  const latest = new Map<string, KeyUse>();
-  let last: KeyUse | undefined;
-  for (const e of events) {
-    if (e.keyId === null) continue;
-    if (last?.keyId !== e.keyId) {
-      last = latest.get(e.keyId);
-      if (last === undefined) {
-        last = { keyId: e.keyId, at: e.at };
-        latest.set(e.keyId, last);
-      }
-    }
-    if (last.at < e.at) last.at = e.at;
-  }
-  return [...latest.values()].sort((a, b) => compareText(a.keyId, b.keyId));
-}
-
 /**
- * Takes every verification's usage event without blocking (`record` is a push onto an array)
+ * Takes every verification's usage event without blocking (`record` writes nine numbers into typed columns)
  * and hands them in batches to its writer, which writes each in one transaction: the raw events,
  * the per-minute and per-hour counts by key and code (upserts adding to what is there), and each
  * key's `lastUsedAt` (once per key per batch, not once per verification). After the commit, the
@@ -177,11 +70,11 @@ function lastUses(events: readonly UsageEvent[]): KeyUse[] {
  */
 export class UsageRecorder implements UsageSink, UsageFeed {
   private readonly options: UsageRecorderOptions;
-  private readonly listeners: ((batch: readonly UsageEvent[]) => void)[] = [];
+  private readonly listeners: ((batch: UsageColumns) => void)[] = [];
   /** Events not yet in a batch, oldest first. */
-  private open = new EventColumns();
+  private open: UsageColumns;
   /** Full (or timer-sealed) batches waiting for the store, oldest first. */
-  private readonly sealed: EventColumns[] = [];
+  private readonly sealed: UsageColumns[] = [];
   /** The batch being written, or waiting for its next attempt. */
   private head: Batch | null = null;
   private draining: Promise<void> | null = null;
@@ -212,9 +105,10 @@ export class UsageRecorder implements UsageSink, UsageFeed {
   ) {
     this.options = { ...DEFAULT_USAGE_RECORDER_OPTIONS, ...options };
     this.node = randomBase62(8, random);
+    this.open = this.columns();
   }
 
-  onFlushed(listener: (batch: readonly UsageEvent[]) => void): void {
+  onFlushed(listener: (batch: UsageColumns) => void): void {
     this.listeners.push(listener);
   }
 
@@ -229,7 +123,7 @@ export class UsageRecorder implements UsageSink, UsageFeed {
     this.open.push(event);
     if (this.open.length >= this.options.batchSize) {
       this.sealed.push(this.open);
-      this.open = new EventColumns();
+      this.open = this.columns();
       // Not inline: the flush starts after the verification that filled the batch has answered.
       queueMicrotask(() => this.kick());
     }
@@ -279,7 +173,7 @@ export class UsageRecorder implements UsageSink, UsageFeed {
     this.closed = true;
     const left = this.depth;
     if (left > 0) {
-      this.open = new EventColumns();
+      this.open = this.columns();
       this.sealed.length = 0;
       this.head = null;
       this.depth = 0;
@@ -292,7 +186,11 @@ export class UsageRecorder implements UsageSink, UsageFeed {
   private seal(): void {
     if (this.open.length === 0) return;
     this.sealed.push(this.open);
-    this.open = new EventColumns();
+    this.open = this.columns();
+  }
+
+  private columns(): UsageColumns {
+    return new UsageColumns(this.options.batchSize);
   }
 
   private kick(): Promise<void> {
@@ -310,7 +208,7 @@ export class UsageRecorder implements UsageSink, UsageFeed {
       if (this.head === null) {
         const next = this.sealed.shift();
         if (!next) return;
-        this.head = this.prepare(next.events());
+        this.head = this.prepare(next);
       }
       if (this.clock.now() < this.retryAt) return;
       await this.write(this.head);
@@ -319,15 +217,15 @@ export class UsageRecorder implements UsageSink, UsageFeed {
     }
   }
 
-  private prepare(events: UsageEvent[]): Batch {
+  private prepare(events: UsageColumns): Batch {
     const firstSeq = this.seq + 1;
     this.seq += events.length;
     return {
       events,
       node: this.node,
       firstSeq,
-      minute: rollup(events, MINUTE_MS),
-      hour: rollup(events, HOUR_MS),
+      minute: usageCounts(events, MINUTE_MS),
+      hour: usageCounts(events, HOUR_MS),
       uses: lastUses(events),
       attempts: 0,
     };
@@ -379,7 +277,7 @@ export class UsageRecorder implements UsageSink, UsageFeed {
     return Math.min(this.options.maxBackoffMs, FIRST_BACKOFF_MS * 2 ** (attempt - 1));
   }
 
-  private emit(batch: readonly UsageEvent[]): void {
+  private emit(batch: UsageColumns): void {
     for (const l of this.listeners) {
       try {
         l(batch);

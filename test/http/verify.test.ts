@@ -117,6 +117,71 @@ describe('POST /v1/keys/verify', () => {
     });
   });
 
+  describe('answers made once per key and outcome, then sent again', () => {
+    const raw = async (key: string) => {
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/v1/keys/verify',
+        headers: { authorization: `Bearer ${h.rootKey}`, 'content-type': 'application/json' },
+        payload: JSON.stringify({ key }),
+      });
+      return { status: res.statusCode, type: res.headers['content-type'], text: res.body };
+    };
+
+    it('sends the same bytes, as JSON, every time: the whole answer, nothing more', async () => {
+      const created = await createKey(h, ks.id, { name: 'ci', meta: { plan: 'pro', n: 1 }, scopes: ['a.b'] });
+
+      const answers = [await raw(created.key), await raw(created.key), await raw(created.key)];
+
+      for (const a of answers) {
+        expect(a).toEqual(answers[0]);
+        expect(a.type).toBe('application/json; charset=utf-8');
+      }
+      expect(JSON.parse(answers[0]?.text ?? '')).toEqual({
+        valid: true,
+        code: 'VALID',
+        keyId: created.id,
+        keyspaceId: ks.id,
+        ownerId: null,
+        name: 'ci',
+        meta: { plan: 'pro', n: 1 },
+        scopes: ['a.b'],
+        expiresAt: null,
+      });
+      const unknown = forgeKey('kw');
+      expect(await raw(unknown)).toEqual(await raw(unknown));
+      expect(JSON.parse((await raw(unknown)).text)).toEqual({ valid: false, code: 'NOT_FOUND' });
+    });
+
+    it('answers with what the key is after each change, never an answer made before it', async () => {
+      const created = await createKey(h, ks.id, { name: 'before' });
+      expect(JSON.parse((await raw(created.key)).text)).toMatchObject({ code: 'VALID', name: 'before' });
+
+      await h.call('PATCH', `/v1/keys/${created.id}`, { name: 'after', meta: { tier: 2 }, scopes: ['x'] });
+      expect(JSON.parse((await raw(created.key)).text)).toMatchObject({
+        code: 'VALID',
+        name: 'after',
+        meta: { tier: 2 },
+        scopes: ['x'],
+      });
+
+      await h.call('PATCH', `/v1/keys/${created.id}`, { status: 'disabled' });
+      expect(JSON.parse((await raw(created.key)).text)).toMatchObject({ valid: false, code: 'DISABLED' });
+
+      await h.call('PATCH', `/v1/keys/${created.id}`, { status: 'active', name: 'again' });
+      expect(JSON.parse((await raw(created.key)).text)).toMatchObject({ valid: true, name: 'again' });
+    });
+
+    it('builds the answers that change with every call (credits) each time', async () => {
+      const created = await createKey(h, ks.id, { credits: { remaining: 3 } });
+
+      const remaining = [];
+      for (let i = 0; i < 3; i++) remaining.push(JSON.parse((await raw(created.key)).text).credits);
+
+      expect(remaining).toEqual([{ remaining: 2 }, { remaining: 1 }, { remaining: 0 }]);
+    });
+  });
+
   describe('status codes', () => {
     it('DISABLED for a disabled key', async () => {
       const created = await createKey(h, ks.id);

@@ -9,6 +9,7 @@ import { idSequence } from '../core/ids/index.js';
 import type { Services } from '../server/services.js';
 import { requireRootKey } from './auth.js';
 import { coalesceWrites } from './coalesce.js';
+import { completionLogging, logCompletionOnFinish, logsInfo, requestLoggerFactory } from './log.js';
 import {
   MAX_PARAM_LENGTH,
   PROBLEM_CONTENT_TYPE,
@@ -73,19 +74,32 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
   // Once per process: keeps process.nextTick on its fast path under load (see tick-shape.ts).
   keepTickShapeAlive();
   const requestIds = idSequence('request');
+  const logger = opts.logger;
   const app = Fastify({
-    ...(opts.logger ? { loggerInstance: opts.logger } : { logger: false }),
+    // Requests log through children of `logger`, not through a Fastify logger (see log.ts).
+    logger: false,
+    ...(logger ? { childLoggerFactory: requestLoggerFactory(logger) } : {}),
     bodyLimit: services.config.bodyLimit,
     genReqId: requestIds,
     requestIdHeader: false,
     trustProxy: false,
     ajv: { customOptions: { removeAdditional: false } },
     // What the router refuses before any route runs is a problem too.
-    frameworkErrors: (err, req, reply) => sendProblem(reply, req, toKeywardError(err)),
+    frameworkErrors: (err, req, reply) => {
+      if (logger) logCompletionOnFinish(reply);
+      return sendProblem(reply, req, toKeywardError(err));
+    },
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     clientErrorHandler: (err, socket) => answerClientError(err, socket, requestIds()),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  if (logger)
+    // Before any route: each route that writes `info` lines also logs its completion.
+    app.addHook('onRoute', (route) => {
+      if (!logsInfo(route.logLevel, logger.level)) return;
+      const hooks = route.onResponse;
+      route.onResponse = hooks === undefined ? [completionLogging] : [hooks, completionLogging].flat();
+    });
   if (services.config.writeCoalescing === 'on') coalesceWrites(app.server);
   app.setValidatorCompiler(validatorCompiler());
   app.decorateRequest('principal', null);
@@ -111,13 +125,15 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
     if (kw.code === 'SERVICE_UNAVAILABLE') services.dependencies.set('store', false, kw.message);
     return sendProblem(reply, req, kw);
   });
-  app.setNotFoundHandler((req, reply) =>
-    sendProblem(
+  app.setNotFoundHandler((req, reply) => {
+    // No route, so no route hook: the completion is logged here.
+    if (logger) logCompletionOnFinish(reply);
+    return sendProblem(
       reply,
       req,
       new KeywardError('ROUTE_NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}`),
-    ),
-  );
+    );
+  });
 
   app.addSchema(Problem);
   await app.register(swagger, {

@@ -492,6 +492,36 @@ describe('request logging of verifications', () => {
     }
   });
 
+  it('logs every other answer once: incoming request, then request completed with its status', async () => {
+    const lines: string[] = [];
+    const h = await harness({ logLines: lines });
+    try {
+      const mark = lines.length;
+      await h.call('GET', '/v1/keyspaces');
+      await h.call('GET', '/v1/nothing-here');
+      await h.call('GET', '/v1/keys/%E0%A4%A');
+      await h.call('GET', '/v1/keyspaces', undefined, null);
+      const logged = lines
+        .slice(mark)
+        .map((l) => JSON.parse(l) as { msg?: string; reqId?: string; res?: { statusCode?: number } })
+        .filter((l) => l.msg === 'incoming request' || l.msg === 'request completed');
+      expect(logged.map((l) => [l.msg, l.res?.statusCode])).toEqual([
+        ['incoming request', undefined],
+        ['request completed', 200],
+        ['incoming request', undefined],
+        ['request completed', 404],
+        ['incoming request', undefined],
+        ['request completed', 400],
+        ['incoming request', undefined],
+        ['request completed', 401],
+      ]);
+      // Both lines of an answer carry its request id.
+      for (let i = 0; i < logged.length; i += 2) expect(logged[i + 1]?.reqId).toBe(logged[i]?.reqId);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('at debug logs each verification too', async () => {
     const lines: string[] = [];
     const h = await harness({ logLines: lines, logLevel: 'debug' });

@@ -6,7 +6,6 @@ import type { KeyRecord } from '../../core/store/index.js';
 import type { VerifyResult } from '../../core/verification/index.js';
 import type { Config } from '../../server/config.js';
 import type { Services } from '../../server/services.js';
-import { lazyChildLoggerFactory } from '../log.js';
 import { errors } from '../schemas/common.js';
 import { VerifyBody, VerifyResponse } from '../schemas/keys.js';
 
@@ -54,9 +53,9 @@ export function verifyRoutes(services: Services): FastifyPluginAsyncTypebox {
     app.post(
       '/v1/keys/verify',
       {
+        // No pino child per verification unless it writes a line (see lazyChildLoggerFactory), and
+        // no completion hook at `info` (see logsInfo).
         logLevel: verifyLogLevel(services.config.logLevel),
-        // No pino child per verification unless it writes a line (see lazyChildLoggerFactory).
-        childLoggerFactory: lazyChildLoggerFactory,
         schema: {
           tags: ['verification'],
           security: [{ rootKey: [] }],

@@ -121,7 +121,9 @@ export function lazyChildLoggerFactory(
  * main-thread CPU a verification, 4 % of the HTTP throughput (docs/benchmarks.md, "Ninth
  * session"). Without one it still logs `incoming request` through the request's logger, and
  * `request completed` for a route with an `onResponse` hook: `completionLogging` is that hook,
- * given to the routes that write `info` lines.
+ * given to the routes that write `info` lines. A route without it (the verification route at
+ * `info`) has no `request errored` line either when its answer cannot be sent (the client went
+ * away mid-answer); the verification's usage event is recorded all the same.
  */
 export function requestLoggerFactory(logger: FastifyBaseLogger) {
   return (_framework: FastifyBaseLogger, bindings: Bindings, options: ChildOptions): FastifyBaseLogger =>

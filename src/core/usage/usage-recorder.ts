@@ -57,11 +57,11 @@ const HOUR_MS = 3_600_000;
 const FIRST_BACKOFF_MS = 1_000;
 
 /**
- * Takes every verification's usage event without blocking (`record` writes nine numbers into typed columns)
- * and hands them in batches to its writer, which writes each in one transaction: the raw events,
- * the per-minute and per-hour counts by key and code (upserts adding to what is there), and each
- * key's `lastUsedAt` (once per key per batch, not once per verification). After the commit, the
- * batch goes to the feed's listeners (alerts, SIEM).
+ * Takes every verification's usage event without blocking (`record` writes nine numbers into
+ * typed columns) and hands them in batches to its writer, which writes each in one transaction:
+ * the raw events, the per-minute and per-hour counts by key and code (upserts adding to what is
+ * there), and each key's `lastUsedAt` (once per key per batch, not once per verification). After
+ * the commit, the batch goes to the feed's listeners (alerts, SIEM).
  *
  * Nothing is lost silently: a batch that fails stays at the head of the queue and is retried
  * with backoff (indefinitely while the store is unreachable, `maxAttempts` times for other

@@ -66,6 +66,22 @@ function answerClientError(err: Error & { code?: string }, socket: Duplex, reque
   socket.destroy(err);
 }
 
+/** `POST /v1/keys/{id}/revoke` for Fastify's `POST` and `/v1/keys/:id/revoke`. */
+function operationKey(method: string, url: string): string {
+  return `${method.toUpperCase()} ${url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`;
+}
+
+type OpenApiDocument = { paths?: Record<string, Record<string, { requestBody?: { required?: boolean } }>> };
+
+/** Sets `requestBody.required` to false on the operations in `optional` (see operationKey). */
+function markOptionalBodies<T>(document: T, optional: ReadonlySet<string>): T {
+  for (const [path, operations] of Object.entries((document as OpenApiDocument).paths ?? {}))
+    for (const [method, operation] of Object.entries(operations))
+      if (operation.requestBody && optional.has(operationKey(method, path)))
+        operation.requestBody.required = false;
+  return document;
+}
+
 /**
  * Builds the HTTP app without listening, so tests drive it with `app.inject()`.
  * Routes are thin: a schema (validation and OpenAPI at once), one service call, the answer.
@@ -100,6 +116,14 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
       const hooks = route.onResponse;
       route.onResponse = hooks === undefined ? [completionLogging] : [hooks, completionLogging].flat();
     });
+  // Routes whose body may be absent (`body: Type.Optional(…)`), as OpenAPI paths: swagger marks
+  // every request body required, so these are set back to optional in the document.
+  const optionalBodies = new Set<string>();
+  app.addHook('onRoute', (route) => {
+    const body = route.schema?.body as { '~optional'?: unknown } | undefined;
+    if (body?.['~optional'] !== true) return;
+    for (const method of [route.method].flat()) optionalBodies.add(operationKey(method, route.url));
+  });
   if (services.config.writeCoalescing === 'on') coalesceWrites(app.server);
   app.setValidatorCompiler(validatorCompiler());
   app.decorateRequest('principal', null);
@@ -137,6 +161,11 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
 
   app.addSchema(Problem);
   await app.register(swagger, {
+    transformObject: (document) =>
+      markOptionalBodies(
+        'openapiObject' in document ? document.openapiObject : document.swaggerObject,
+        optionalBodies,
+      ),
     openapi: {
       openapi: '3.1.0',
       info: {

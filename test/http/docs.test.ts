@@ -67,6 +67,23 @@ describe('documentation and operations', () => {
       },
     );
 
+    it('marks a request body optional exactly where the route takes none (revoke, rotate, key create)', () => {
+      const required = (method: string, path: string) => openapi.paths[path][method].requestBody.required;
+
+      expect(required('post', '/v1/keys/{id}/revoke')).toBe(false);
+      expect(required('post', '/v1/keys/{id}/rotate')).toBe(false);
+      expect(required('post', '/v1/keyspaces/{id}/keys')).toBe(false);
+      expect(required('post', '/v1/keys/verify')).toBe(true);
+      expect(required('post', '/v1/keyspaces')).toBe(true);
+      expect(required('patch', '/v1/keys/{id}')).toBe(true);
+    });
+
+    it('documents /metrics as Prometheus text', () => {
+      expect(openapi.paths['/metrics'].get.responses['200'].content).toEqual({
+        'text/plain': { schema: expect.objectContaining({ type: 'string' }) },
+      });
+    });
+
     it('declares the bearer root key scheme', () => {
       expect(openapi.components.securitySchemes.rootKey).toMatchObject({ type: 'http', scheme: 'bearer' });
     });

@@ -82,6 +82,13 @@ export function operationsRoutes(services: Services): FastifyPluginAsyncTypebox 
           tags: ['operations'],
           summary: 'Prometheus metrics (text exposition format)',
           produces: ['text/plain'],
+          // Documentation only: a text answer is sent as it is, never through a JSON serializer.
+          response: {
+            200: {
+              type: 'string',
+              description: 'The Prometheus text exposition format, version 0.0.4',
+            },
+          },
         },
       },
       async (_req, reply) => {

@@ -99,4 +99,22 @@ describe('keyward keys revoke --owner (bulk)', () => {
     expect(run.stdout).toMatch(/revoked 4 key\(s\)/);
     expect(await codes(keys)).toEqual(new Set(['REVOKED']));
   });
+
+  it.skipIf(!hasScript)('in a terminal, answering no revokes nothing and exits non-zero', async () => {
+    const keys = await issue('cyberdyne', 2);
+    const command = [process.execPath, BIN_PATH, 'keys', 'revoke', '--owner', 'cyberdyne', '--reason', 'leak']
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const run = spawnSync('script', ['-qec', command, '/dev/null'], {
+      cwd: ROOT,
+      input: 'n\n',
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(run.stdout).toMatch(/Revoke 2 key\(s\) of owner cyberdyne for good\? \[y\/N\]/);
+    expect(run.stdout).toMatch(/cancelled; nothing was revoked/);
+    expect(run.status).toBe(1);
+    expect(await codes(keys)).toEqual(new Set(['VALID']));
+  });
 });

@@ -101,10 +101,9 @@ export async function bulkRevoke(api: ApiClient, o: BulkRevokeOptions): Promise<
       note(`no unrevoked key matches ${scope}; nothing to do`);
       return;
     }
-    if (!(await confirm(`Revoke ${count} key(s) of ${scope} for good? [y/N] `))) {
-      note('cancelled; nothing was revoked');
-      return;
-    }
+    // Declining ends the command unsuccessfully: what was asked for was not done.
+    if (!(await confirm(`Revoke ${count} key(s) of ${scope} for good? [y/N] `)))
+      throw new CliError('cancelled; nothing was revoked');
   }
   const result = await api.post<{ revoked: number; incidentId: string }>('/v1/keys/revoke', {
     filter: {

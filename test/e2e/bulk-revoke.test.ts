@@ -33,6 +33,20 @@ describe('keyward keys revoke --owner (bulk)', () => {
     return keys;
   }
 
+  /** `keys revoke --owner OWNER` in a real terminal (`script`), as a person at a shell runs it. */
+  function revokeInTerminal(owner: string, input: string) {
+    const command = [process.execPath, BIN_PATH, 'keys', 'revoke', '--owner', owner, '--reason', 'leak']
+      .map((a) => `'${a}'`)
+      .join(' ');
+    return spawnSync('script', ['-qec', command, '/dev/null'], {
+      cwd: ROOT,
+      input,
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+  }
+
   const codes = async (keys: string[]) =>
     new Set(
       await Promise.all(keys.map(async (key) => (await api('POST', '/v1/keys/verify', { key })).body.code)),
@@ -83,17 +97,7 @@ describe('keyward keys revoke --owner (bulk)', () => {
 
   it.skipIf(!hasScript)('in a terminal, counts with a progress bar and asks before revoking', async () => {
     const keys = await issue('umbrella', 4);
-    const command = [process.execPath, BIN_PATH, 'keys', 'revoke', '--owner', 'umbrella', '--reason', 'leak']
-      .map((a) => `'${a}'`)
-      .join(' ');
-    // `script` gives the CLI a real terminal, as a person at a shell would have.
-    const run = spawnSync('script', ['-qec', command, '/dev/null'], {
-      cwd: ROOT,
-      input: 'y\n',
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const run = revokeInTerminal('umbrella', 'y\n');
     expect(run.stdout).toMatch(/counting matching keys/);
     expect(run.stdout).toMatch(/Revoke 4 key\(s\) of owner umbrella for good\? \[y\/N\]/);
     expect(run.stdout).toMatch(/revoked 4 key\(s\)/);
@@ -102,16 +106,7 @@ describe('keyward keys revoke --owner (bulk)', () => {
 
   it.skipIf(!hasScript)('in a terminal, answering no revokes nothing and exits non-zero', async () => {
     const keys = await issue('cyberdyne', 2);
-    const command = [process.execPath, BIN_PATH, 'keys', 'revoke', '--owner', 'cyberdyne', '--reason', 'leak']
-      .map((a) => `'${a}'`)
-      .join(' ');
-    const run = spawnSync('script', ['-qec', command, '/dev/null'], {
-      cwd: ROOT,
-      input: 'n\n',
-      env: { ...process.env, ...env },
-      encoding: 'utf8',
-      timeout: 30_000,
-    });
+    const run = revokeInTerminal('cyberdyne', 'n\n');
     expect(run.stdout).toMatch(/Revoke 2 key\(s\) of owner cyberdyne for good\? \[y\/N\]/);
     expect(run.stdout).toMatch(/cancelled; nothing was revoked/);
     expect(run.status).toBe(1);

@@ -152,6 +152,20 @@ describe('vault end to end', () => {
     expect((await api(server, rootKey, 'GET', '/v1/secrets/payments/contradiction')).status).toBe(404);
   });
 
+  it('refuses an empty standard input, storing nothing; an empty value given outright is stored', async () => {
+    for (const input of ['', '\n']) {
+      const res = await runCli(['secrets', 'put', 'payments/empty-pipe', '-'], cliEnv(), { input });
+      expect(res.code).toBe(1);
+      expect(res.stderr).toMatch(/standard input was empty: nothing stored/);
+    }
+    expect((await api(server, rootKey, 'GET', '/v1/secrets/payments/empty-pipe')).status).toBe(404);
+
+    const outright = await runCli(['secrets', 'put', 'payments/empty-on-purpose', ''], cliEnv());
+    expect(outright.code).toBe(0);
+    const read = await runCli(['secrets', 'get', 'payments/empty-on-purpose'], cliEnv());
+    expect({ code: read.code, stdout: read.stdout }).toEqual({ code: 0, stdout: '' });
+  });
+
   it('generates the master key file with mode 0600', () => {
     expect(statSync(join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
     expect(server.stdout()).toMatch(/generated a vault master key/);

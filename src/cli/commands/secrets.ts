@@ -115,9 +115,15 @@ export function registerSecrets(program: Command): void {
       note(
         'note: a value on the command line can end up in shell history and process listings; prefer - and stdin',
       );
-    const body: SecretPut = {
-      value: value === undefined || value === '-' ? await readStdin(opts.keepNewline === true) : value,
-    };
+    const fromStdin = value === undefined || value === '-';
+    const body: SecretPut = { value: fromStdin ? await readStdin(opts.keepNewline === true) : value };
+    // Empty input is a pipe that carried nothing (a file not found, an unset variable), not a
+    // value: storing it would hand every reader an empty secret. An empty value said outright
+    // (an argument of '') is still stored.
+    if (fromStdin && body.value === '')
+      throw new CliError(
+        "standard input was empty: nothing stored (to store an empty value, pass '' as the value)",
+      );
     if (opts.expectedVersion !== undefined) body.expectedVersion = opts.expectedVersion;
     if (opts.meta) body.meta = opts.meta;
     if (opts.pending) body.pending = true;

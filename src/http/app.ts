@@ -32,7 +32,7 @@ import { verifyRoutes } from './routes/verify.js';
 import { webhookRoutes } from './routes/webhooks.js';
 import { Problem } from './schemas/common.js';
 import { keepTickShapeAlive } from './tick-shape.js';
-import { validatorCompiler } from './validation.js';
+import { isOptionalBody, validatorCompiler } from './validation.js';
 
 export interface AppOptions {
   /** A pino logger; none in tests. */
@@ -116,12 +116,11 @@ export async function buildApp(services: Services, opts: AppOptions = {}): Promi
       const hooks = route.onResponse;
       route.onResponse = hooks === undefined ? [completionLogging] : [hooks, completionLogging].flat();
     });
-  // Routes whose body may be absent (`body: Type.Optional(…)`), as OpenAPI paths: swagger marks
+  // Routes whose body may be absent (isOptionalBody), as OpenAPI paths: swagger marks
   // every request body required, so these are set back to optional in the document.
   const optionalBodies = new Set<string>();
   app.addHook('onRoute', (route) => {
-    const body = route.schema?.body as { '~optional'?: unknown } | undefined;
-    if (body?.['~optional'] !== true) return;
+    if (!isOptionalBody(route.schema?.body)) return;
     for (const method of [route.method].flat()) optionalBodies.add(operationKey(method, route.url));
   });
   if (services.config.writeCoalescing === 'on') coalesceWrites(app.server);

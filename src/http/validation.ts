@@ -34,6 +34,14 @@ function withDateTimes(ajv: Ajv): Ajv {
 }
 
 /**
+ * Whether a route's body schema lets the body be absent (`body: Type.Optional(…)`: POST
+ * …/revoke, …/rotate, key create): TypeBox marks such a schema `~optional`.
+ */
+export function isOptionalBody(schema: unknown): boolean {
+  return (schema as { '~optional'?: unknown } | undefined)?.['~optional'] === true;
+}
+
+/**
  * Bodies are validated strictly (a number where a string belongs is a 400); only the
  * querystring and path parameters, which arrive as text, are coerced to their types.
  */
@@ -43,9 +51,9 @@ export function validatorCompiler(): FastifySchemaCompiler<unknown> {
   return ({ schema, httpPart }) => {
     const ajv = httpPart === 'body' ? strict : coercing;
     const validate = ajv.compile(schema as object);
-    // `body: Type.Optional(…)` (POST …/revoke, …/rotate) means the body may be absent; Fastify
-    // validates an absent body as `null` against the object schema, which would refuse it.
-    if (httpPart === 'body' && (schema as { '~optional'?: unknown })['~optional'] === true) {
+    // An optional body may be absent; Fastify validates an absent body as `null` against the
+    // object schema, which would refuse it.
+    if (httpPart === 'body' && isOptionalBody(schema)) {
       // Fastify reads the failures from the function's `errors`, as Ajv leaves them.
       const optional = Object.assign(
         (data: unknown) => {

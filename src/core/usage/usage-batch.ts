@@ -41,23 +41,19 @@ export function usageEventId(node: string, seq: number): string {
  * never reaches the store.
  */
 export function usageEventRecords(batch: UsageBatch): UsageEventRecord[] {
-  const out: UsageEventRecord[] = new Array(batch.events.length);
-  for (let i = 0; i < out.length; i++) {
-    const e = batch.events.event(i);
-    out[i] = {
-      id: usageEventId(batch.node, batch.firstSeq + i),
-      at: e.at,
-      keyId: e.keyId,
-      keyspaceId: e.keyspaceId,
-      workspaceId: e.workspaceId,
-      code: e.code,
-      ip: e.ip,
-      origin: e.origin,
-      resource: e.resource,
-      latencyUs: e.latencyUs,
-    };
-  }
-  return out;
+  // The batch's event objects, built once and shared with the feed's listeners after the commit.
+  return batch.events.events().map((e, i) => ({
+    id: usageEventId(batch.node, batch.firstSeq + i),
+    at: e.at,
+    keyId: e.keyId,
+    keyspaceId: e.keyspaceId,
+    workspaceId: e.workspaceId,
+    code: e.code,
+    ip: e.ip,
+    origin: e.origin,
+    resource: e.resource,
+    latencyUs: e.latencyUs,
+  }));
 }
 
 /**
